@@ -1,0 +1,155 @@
+import { InvalidArgumentError, InvalidResponseError, ProviderUnavailableError, TokenVaultError } from '../errors/errors';
+import type { FetchLike, HttpRequest, HttpResponse } from './types';
+
+/** How `sendRequest` performs its one HTTP exchange. */
+export interface SendRequestOptions {
+  /** The fetch to use, e.g. `globalThis.fetch` or a test double that still speaks real HTTP. */
+  readonly fetch: FetchLike;
+  /** The caller's cancellation. Its `reason` is what `sendRequest` rejects with. */
+  readonly signal?: AbortSignal;
+  /** Time for the whole exchange, headers and body. Beyond it: `ProviderUnavailableError`. */
+  readonly timeoutMs: number;
+  /** Largest body accepted, in bytes. Beyond it the read is cancelled: `InvalidResponseError`. */
+  readonly maxBytes: number;
+}
+
+function requireLimit(value: unknown, label: string): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw new InvalidArgumentError(`${label} must be a non-negative integer`);
+  }
+  return value;
+}
+
+function tooLarge(status: number, maxBytes: number): InvalidResponseError {
+  return new InvalidResponseError(`the answer is larger than the ${maxBytes}-byte limit`, status);
+}
+
+/**
+ * Reads a response body as UTF-8 text (a leading BOM dropped, invalid sequences replaced), streaming, and
+ * cancels the read as soon as more than `maxBytes` have arrived, or up front when `content-length` says
+ * so (`InvalidResponseError`). When `signal` aborts, the read is cancelled and the promise rejects with
+ * `signal.reason`. Other stream failures (a reset connection) reject with the stream's own error.
+ *
+ * @example
+ * const res = await fetch(url);
+ * const text = await readBodyLimited(res, 1_048_576, signal);
+ */
+export async function readBodyLimited(response: Response, maxBytes: number, signal?: AbortSignal): Promise<string> {
+  requireLimit(maxBytes, 'maxBytes');
+  const stream = response.body;
+  const cancel = (reason?: unknown) => {
+    if (stream && !stream.locked) void stream.cancel(reason).catch(() => undefined);
+  };
+  if (signal?.aborted) {
+    cancel(signal.reason);
+    throw signal.reason;
+  }
+  const declared = Number(response.headers.get('content-length') ?? NaN);
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    cancel();
+    throw tooLarge(response.status, maxBytes);
+  }
+  if (stream === null) return '';
+
+  const reader = stream.getReader();
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal?.reason);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+  aborted.catch(() => undefined);
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  try {
+    for (;;) {
+      const { done, value } = signal ? await Promise.race([reader.read(), aborted]) : await reader.read();
+      if (done) break;
+      total += value.byteLength;
+      if (total > maxBytes) throw tooLarge(response.status, maxBytes);
+      chunks.push(value);
+    }
+  } catch (e) {
+    // Not awaited: cancelling tears the connection down, which need not hold up the caller.
+    void reader.cancel(e).catch(() => undefined);
+    throw e;
+  } finally {
+    if (onAbort) signal?.removeEventListener('abort', onAbort);
+  }
+  return new TextDecoder('utf-8').decode(Buffer.concat(chunks));
+}
+
+/** Method, origin and path: enough to say which request failed, without a query that may hold a token. */
+function describe(req: HttpRequest): string {
+  const url = new URL(req.url);
+  return `${req.method} ${url.origin}${url.pathname}`;
+}
+
+/**
+ * Performs one HTTP exchange and reads the whole answer, the only I/O of the protocol layer.
+ *
+ * - redirects are not followed (`redirect: 'manual'`): a token endpoint that redirects is misconfigured,
+ *   and following would resend credentials to another place;
+ * - no answer within `timeoutMs` → `ProviderUnavailableError` (transient);
+ * - a network failure (refused, reset, DNS) → `ProviderUnavailableError` with the failure as `cause`;
+ * - a body over `maxBytes` → `InvalidResponseError`;
+ * - the caller's `signal` aborts → rejects with `signal.reason`, untouched.
+ *
+ * Any status is a result, not an error: the `process…` functions judge it.
+ *
+ * @example
+ * const res = await sendRequest(refreshTokenGrantRequest(profile, creds, refreshToken), {
+ *   fetch: globalThis.fetch,
+ *   timeoutMs: 10_000,
+ *   maxBytes: 1_048_576,
+ *   signal: AbortSignal.timeout(30_000),
+ * });
+ */
+export async function sendRequest(req: HttpRequest, options: SendRequestOptions): Promise<HttpResponse> {
+  const { fetch, signal } = options;
+  if (typeof fetch !== 'function') throw new InvalidArgumentError('fetch must be a function');
+  const timeoutMs = requireLimit(options.timeoutMs, 'timeoutMs');
+  const maxBytes = requireLimit(options.maxBytes, 'maxBytes');
+  // Checked here so that fetch never builds an error message out of a URL that may carry a token.
+  if (typeof req.url !== 'string' || !URL.canParse(req.url)) throw new InvalidArgumentError('request url must be an absolute URL');
+  if (signal?.aborted) throw signal.reason;
+
+  const controller = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    controller.abort(new DOMException('the request timed out', 'TimeoutError'));
+  }, timeoutMs);
+  const onAbort = () => controller.abort(signal?.reason);
+  signal?.addEventListener('abort', onAbort, { once: true });
+
+  const init: RequestInit = {
+    method: req.method,
+    headers: req.headers,
+    redirect: 'manual',
+    signal: controller.signal,
+  };
+  if (req.body !== undefined) init.body = req.body;
+  // Raced, so that a fetch ignoring its signal still cannot outlive the timeout or the caller's abort.
+  const aborted = new Promise<never>((_, reject) => {
+    controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true });
+  });
+  aborted.catch(() => undefined);
+  try {
+    const pending = fetch(req.url, init);
+    const response = await Promise.race([pending, aborted]).catch((e: unknown) => {
+      // A response arriving after we gave up would hold its connection open until read.
+      void pending.then((late) => late.body?.cancel()).catch(() => undefined);
+      throw e;
+    });
+    const body = await readBodyLimited(response, maxBytes, controller.signal);
+    return { status: response.status, headers: response.headers, body };
+  } catch (e) {
+    if (signal?.aborted) throw signal.reason;
+    if (timedOut) throw new ProviderUnavailableError(`${describe(req)} got no answer within ${timeoutMs} ms`);
+    if (e instanceof TokenVaultError) throw e;
+    throw new ProviderUnavailableError(`${describe(req)} failed: network error`, {}, { cause: e });
+  } finally {
+    clearTimeout(timer);
+    signal?.removeEventListener('abort', onAbort);
+  }
+}
