@@ -45,6 +45,8 @@ export type GrantEvent =
   | { readonly type: 'refresh.reject'; readonly now: number; readonly owner: string; readonly error: FailureInfo }
   /** The provider refused the client's credentials (`invalid_client`): the grant keeps its tokens. */
   | { readonly type: 'refresh.clientReject'; readonly now: number; readonly owner: string; readonly error: FailureInfo }
+  /** Tokens obtained elsewhere (a migration from another system) are adopted as they are. */
+  | { readonly type: 'tokens.import'; readonly now: number; readonly tokens: TokenSet }
   /** The grant cannot go on: an API refused the token as revoked, or it expired with no refresh token. */
   | { readonly type: 'token.reject'; readonly now: number; readonly reason: ReauthReason };
 
@@ -95,7 +97,6 @@ export const grantMachine = setup({
     isPendingLive: ({ context, event }) =>
       context.pending !== null && 'now' in event && event.now <= context.pending.deadline,
     hasRefreshToken: ({ context }) => context.refreshToken !== null,
-    isLeaseExpired: ({ context, event }) => context.lease !== null && event.now >= context.lease.until,
     canTakeOverLease: ({ context, event }) =>
       context.refreshToken !== null && context.lease !== null && event.now >= context.lease.until,
     isLeaseOwner: ({ context, event }) =>
@@ -117,6 +118,15 @@ export const grantMachine = setup({
     takeLease: assign(({ event }) => {
       if (event.type !== 'refresh.start') return {};
       return { lease: { owner: event.owner, until: event.leaseUntil }, updatedAt: event.now };
+    }),
+    storeImportedTokens: assign(({ context, event }) => {
+      if (event.type !== 'tokens.import') return {};
+      return {
+        ...withTokens(context, event.tokens, event.now, context.scope),
+        refreshToken: event.tokens.refreshToken,
+        idToken: event.tokens.idToken,
+        reauthReason: null,
+      };
     }),
     storeRefreshedTokens: assign(({ context, event }) => {
       if (event.type !== 'refresh.succeed') return {};
@@ -168,6 +178,7 @@ export const grantMachine = setup({
     unauthorized: {
       on: {
         'authorization.begin': { target: 'awaitingCode', actions: 'recordPending' },
+        'tokens.import': { target: 'authorized', actions: 'storeImportedTokens' },
       },
     },
     awaitingCode: {
@@ -185,6 +196,7 @@ export const grantMachine = setup({
         'authorization.fail': { target: 'authorized', actions: 'recordAuthorizationFailure' },
         'refresh.start': { guard: 'hasRefreshToken', target: 'refreshing', actions: 'takeLease' },
         'token.reject': { target: 'reauthRequired', actions: 'recordTokenRejection' },
+        'tokens.import': { target: 'authorized', actions: 'storeImportedTokens' },
       },
     },
     refreshing: {
@@ -200,6 +212,7 @@ export const grantMachine = setup({
     reauthRequired: {
       on: {
         'authorization.begin': { target: 'awaitingCode', actions: 'recordPending' },
+        'tokens.import': { target: 'authorized', actions: 'storeImportedTokens' },
       },
     },
   },

@@ -1,1 +1,2 @@
 export * from './grant-machine';
+export * from './lifecycle-diagram';

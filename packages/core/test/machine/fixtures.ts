@@ -41,5 +41,6 @@ export function everyEvent(now: number, n: number): GrantEvent[] {
     { type: 'refresh.reject', now, owner: OWNER_A, error: { code: 'invalid_grant', message: 'refused' } },
     { type: 'refresh.clientReject', now, owner: OWNER_A, error: { code: 'invalid_client', message: 'refused' } },
     { type: 'token.reject', now, reason: 'token_revoked' },
+    { type: 'tokens.import', now, tokens: tokens(n, now) },
   ];
 }

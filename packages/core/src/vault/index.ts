@@ -1,0 +1,4 @@
+export * from './vault';
+export * from './vault-options';
+export * from './vault-events';
+export * from './grant-info';

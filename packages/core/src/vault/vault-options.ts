@@ -1,0 +1,180 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { InvalidArgumentError } from '../errors/errors';
+import { type ExecutorOptions, resolveExecutorOptions } from '../executor/executor-options';
+import type { ClientCredentials, FetchLike, ProviderProfile } from '../protocol/types';
+import type { GrantStore } from '../store/grant-store';
+import { type Clock, systemClock } from '../util/clock';
+import { type Logger, silentLogger } from '../util/logger';
+import { type RetryPolicy, resolveRetryPolicy } from '../util/retry';
+import { Secret } from '../util/secret';
+
+/** A registered service at a provider: the Partner Dashboard's consumer key and secret. */
+export interface ClientConfig {
+  /** Your name for it, used in `beginAuthorization({ client })` and stored on each grant. */
+  readonly id: string;
+  /** `providers.mixi()`, `providers.oauth2({...})`. */
+  readonly provider: ProviderProfile;
+  /** Consumer key. */
+  readonly clientId: string;
+  /** Consumer secret. Wrapped in a `Secret` on the way in. */
+  readonly clientSecret: string | Secret;
+  /** The redirect URL registered with the provider. */
+  readonly redirectUri: string;
+  /**
+   * Where `vault.fetch` puts the access token: the `Authorization: Bearer` header (default, and
+   * mixi's advice) or the `access_token` query parameter (the seed's fallback). Never both.
+   */
+  readonly tokenPlacement?: 'header' | 'query' | undefined;
+}
+
+/** Options of {@link createVault}. Only `store` and `clients` are required. */
+export interface VaultOptions {
+  /** Where grants live: `memoryStore()`, `sqliteStore({...})`, `postgresStore({...})`, or your own. */
+  readonly store: GrantStore;
+  /** The services this vault holds grants for. */
+  readonly clients: readonly ClientConfig[];
+  /** `fetch` used for token requests and API calls. Default: the global `fetch`. */
+  readonly fetch?: FetchLike | undefined;
+  /** Where time comes from. Default: the system clock. */
+  readonly clock?: Clock | undefined;
+  /**
+   * Refresh this long before the access token's expiry, ms. Default 60,000. It absorbs clock skew
+   * between this machine and the provider and the time a request spends in flight.
+   */
+  readonly refreshSkewMs?: number | undefined;
+  /**
+   * How long a refresh lease lasts, ms. Default 30,000. Another process may take over a lease past
+   * its deadline, so a refresh (with its retries) is bounded to finish well within it.
+   */
+  readonly leaseMs?: number | undefined;
+  /** Timeout of one token-endpoint request, ms. Default 10,000. */
+  readonly requestTimeoutMs?: number | undefined;
+  /** Largest token-endpoint answer read, bytes. Default 64 KiB. */
+  readonly maxResponseBytes?: number | undefined;
+  /** Retries of transient token-endpoint failures. */
+  readonly retry?: Partial<RetryPolicy> | undefined;
+  /** How often a process waiting for another's refresh re-reads the store, ms. Default 25 → 250. */
+  readonly pollIntervalMs?: { readonly min: number; readonly max: number } | undefined;
+  /** pino-compatible logger. Default: silent. */
+  readonly logger?: Logger | undefined;
+  /** This vault's lease owner id. Default: `hostname:pid:random`. Must be unique per vault instance. */
+  readonly owner?: string | undefined;
+  /** Source of randomness for states and PKCE. Default: `crypto.randomBytes`. */
+  readonly random?: ((size: number) => Uint8Array) | undefined;
+  /**
+   * Keep fresh access tokens in this process so `getAccessToken` skips the store (default: on, at most
+   * 10,000 grants). Safe with other processes refreshing the same grants: a cached token is handed
+   * out only while it is valid at the provider (until `expiresAt - refreshSkewMs`), and `vault.fetch`
+   * bypasses the cache when an API refuses a token. Set `false` to read the store on every call.
+   */
+  readonly cache?: boolean | { readonly maxEntries: number } | undefined;
+  /** How `vault.fetch` calls APIs: retries, timeouts, body replay. */
+  readonly executor?: Partial<ExecutorOptions> | undefined;
+}
+
+/** A client as the vault keeps it: the secret wrapped, the credentials assembled once. */
+export interface ResolvedClient {
+  readonly id: string;
+  readonly provider: ProviderProfile;
+  readonly credentials: ClientCredentials;
+  readonly tokenPlacement: 'header' | 'query';
+}
+
+export interface ResolvedVaultOptions {
+  readonly store: GrantStore;
+  readonly fetch: FetchLike;
+  readonly clock: Clock;
+  readonly refreshSkewMs: number;
+  readonly leaseMs: number;
+  readonly requestTimeoutMs: number;
+  readonly maxResponseBytes: number;
+  readonly retry: RetryPolicy;
+  readonly pollIntervalMs: { readonly min: number; readonly max: number };
+  readonly logger: Logger;
+  readonly owner: string;
+  readonly random: (size: number) => Uint8Array;
+  /** 0 when the cache is off. */
+  readonly cacheMaxEntries: number;
+  readonly executor: ExecutorOptions;
+}
+
+function nonNegative(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new InvalidArgumentError(`vault option "${name}" must be a non-negative number`);
+  }
+  return value;
+}
+
+/** Validates one client and wraps its secret. */
+export function resolveClient(config: ClientConfig): ResolvedClient {
+  if (typeof config.id !== 'string' || config.id.length === 0) {
+    throw new InvalidArgumentError('client "id" must be a non-empty string');
+  }
+  if (!config.provider || typeof config.provider.tokenEndpoint !== 'string') {
+    throw new InvalidArgumentError(`client "${config.id}" needs a "provider" (providers.mixi(), providers.oauth2({...}))`);
+  }
+  if (typeof config.clientId !== 'string' || config.clientId.length === 0) {
+    throw new InvalidArgumentError(`client "${config.id}": "clientId" must be a non-empty string`);
+  }
+  const secret = config.clientSecret instanceof Secret ? config.clientSecret : undefined;
+  if (!secret && (typeof config.clientSecret !== 'string' || config.clientSecret.length === 0)) {
+    throw new InvalidArgumentError(`client "${config.id}": "clientSecret" must be a non-empty string`);
+  }
+  if (!URL.canParse(config.redirectUri)) {
+    throw new InvalidArgumentError(`client "${config.id}": "redirectUri" must be an absolute URL`);
+  }
+  const tokenPlacement = config.tokenPlacement ?? 'header';
+  if (tokenPlacement !== 'header' && tokenPlacement !== 'query') {
+    throw new InvalidArgumentError(`client "${config.id}": "tokenPlacement" must be "header" or "query"`);
+  }
+  return {
+    id: config.id,
+    provider: config.provider,
+    tokenPlacement,
+    credentials: {
+      clientId: config.clientId,
+      clientSecret: secret ?? new Secret(config.clientSecret as string),
+      redirectUri: config.redirectUri,
+    },
+  };
+}
+
+/** Fills in defaults and checks every option, so mistakes surface at `createVault`, not mid-refresh. */
+export function resolveVaultOptions(options: VaultOptions): ResolvedVaultOptions {
+  if (!options || typeof options !== 'object') throw new InvalidArgumentError('createVault needs an options object');
+  if (!options.store || typeof options.store.get !== 'function') {
+    throw new InvalidArgumentError('vault option "store" must be a GrantStore (memoryStore(), sqliteStore(), …)');
+  }
+  const fetchImpl = options.fetch ?? globalThis.fetch;
+  if (typeof fetchImpl !== 'function') throw new InvalidArgumentError('vault option "fetch" must be a function');
+  const requestTimeoutMs = nonNegative('requestTimeoutMs', options.requestTimeoutMs, 10_000);
+  const leaseMs = nonNegative('leaseMs', options.leaseMs, 30_000);
+  if (leaseMs < 2 * requestTimeoutMs) {
+    // A live owner must finish (or give up) well before its lease can be taken over.
+    throw new InvalidArgumentError('vault option "leaseMs" must be at least twice "requestTimeoutMs"');
+  }
+  const poll = options.pollIntervalMs ?? { min: 25, max: 250 };
+  const random = options.random ?? ((size: number) => randomBytes(size));
+  return {
+    store: options.store,
+    fetch: fetchImpl,
+    clock: options.clock ?? systemClock,
+    refreshSkewMs: nonNegative('refreshSkewMs', options.refreshSkewMs, 60_000),
+    leaseMs,
+    requestTimeoutMs,
+    maxResponseBytes: nonNegative('maxResponseBytes', options.maxResponseBytes, 64 * 1024),
+    retry: resolveRetryPolicy(options.retry),
+    pollIntervalMs: {
+      min: nonNegative('pollIntervalMs.min', poll.min, 25),
+      max: nonNegative('pollIntervalMs.max', poll.max, 250),
+    },
+    logger: options.logger ?? silentLogger,
+    owner: options.owner ?? `${hostname()}:${process.pid}:${Buffer.from(random(6)).toString('base64url')}`,
+    random,
+    executor: resolveExecutorOptions(options.executor),
+    cacheMaxEntries:
+      options.cache === false ? 0 : options.cache === undefined || options.cache === true ? 10_000 : nonNegative('cache.maxEntries', options.cache.maxEntries, 10_000),
+  };
+}

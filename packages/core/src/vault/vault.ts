@@ -1,0 +1,1062 @@
+import {
+  AccessDeniedError,
+  AuthorizationExpiredError,
+  ClientRejectedError,
+  ConflictError,
+  InvalidArgumentError,
+  InvalidResponseError,
+  NotAuthorizedError,
+  OAuthError,
+  ProviderUnavailableError,
+  ReauthRequiredError,
+  StateMismatchError,
+  StoreError,
+  TokenVaultError,
+  UnknownClientError,
+  UnknownGrantError,
+} from '../errors/errors';
+import { applyGrantEvent, createGrantRecord, type FailureInfo, type GrantEvent } from '../machine/grant-machine';
+import {
+  authorizationCodeGrantRequest,
+  buildAuthorizationUrl,
+  createPkcePair,
+  effectiveScope,
+  processServerStateResponse,
+  validateScope,
+  processTokenResponse,
+  randomState,
+  refreshTokenGrantRequest,
+  sendRequest,
+  serverStateRequest,
+} from '../protocol/index';
+import type { HttpRequest, TokenSet } from '../protocol/types';
+import type { GrantFilter, GrantRecord, Page, PageRequest, PendingAuthorization } from '../store/grant-store';
+import { withRetry } from '../util/retry';
+import { Secret, safeEqual, sha256base64url } from '../util/secret';
+import { type ExecutorHost, executeFetch, type VaultFetchInit } from '../executor/executor';
+import { type GrantInfo, toGrantInfo } from './grant-info';
+import { VaultEmitter, type VaultEventName, type VaultListener } from './vault-events';
+import {
+  type ClientConfig,
+  type ResolvedClient,
+  type ResolvedVaultOptions,
+  resolveClient,
+  resolveVaultOptions,
+  type VaultOptions,
+} from './vault-options';
+
+/** Arguments of {@link Vault.beginAuthorization}. */
+export interface BeginAuthorizationOptions {
+  /** Your id for this grant (a user id, say). Created on first use. */
+  readonly grantId: string;
+  /** The configured client's `id`. */
+  readonly client: string;
+  /** Scopes to ask for (`['r_profile', 'r_voice']`). */
+  readonly scope: readonly string[];
+  /**
+   * The `state` to send. Default: 128 random bits. Pass your own to bind the authorization to a
+   * session (mixi's advice: a hash of the session id); it is stored only as a SHA-256 hash.
+   */
+  readonly state?: string | undefined;
+  /** mixi `display`: `pc`, `touch`, `smartphone`, `ios`. */
+  readonly display?: string | undefined;
+  /** mixi feature-phone consent page instead of the PC/smartphone one. */
+  readonly device?: 'pc' | 'featurePhone' | undefined;
+  /** Docomo feature phones need `guid=ON`. */
+  readonly docomo?: boolean | undefined;
+  readonly signal?: AbortSignal | undefined;
+}
+
+export interface BeginAuthorizationResult {
+  /** Send the user here. */
+  readonly url: string;
+  /** The `state` sent (yours, or the generated one). Keep it out of logs. */
+  readonly state: string;
+  /** After this (epoch ms) the callback is refused: the code lifetime (3 minutes at mixi). */
+  readonly deadline: number;
+}
+
+/** Arguments of {@link Vault.importGrant}. */
+export interface ImportGrantInput {
+  readonly grantId: string;
+  readonly client: string;
+  readonly accessToken: string | Secret;
+  readonly refreshToken?: string | Secret | null | undefined;
+  /** When the access token expires, epoch ms; null if unknown. */
+  readonly expiresAt: number | null;
+  readonly scope: readonly string[];
+  readonly tokenType?: string | undefined;
+  readonly idToken?: string | Secret | null | undefined;
+}
+
+/** The parameters of an authorization callback, in any of the usual shapes. */
+export type CallbackInput = string | URL | URLSearchParams | Readonly<Record<string, string | undefined>>;
+
+export interface CallOptions {
+  readonly signal?: AbortSignal | undefined;
+}
+
+export interface RefreshOptions extends CallOptions {
+  /** Refresh even if the access token is still fresh. */
+  readonly force?: boolean | undefined;
+}
+
+export interface RefreshDueOptions extends CallOptions {
+  /** Refresh grants whose access token expires within this many ms. Default 120,000. */
+  readonly withinMs?: number | undefined;
+  /** Refreshes in flight at once. Default 8. */
+  readonly concurrency?: number | undefined;
+  /** Grants read per store page. Default 500. */
+  readonly pageSize?: number | undefined;
+  /** Called after each grant with the running totals. */
+  readonly onProgress?: ((summary: RefreshDueSummary) => void) | undefined;
+}
+
+/** What a sweep did. */
+export interface RefreshDueSummary {
+  /** Grants looked at. */
+  readonly seen: number;
+  /** Refreshed by this sweep. */
+  readonly refreshed: number;
+  /** Already fresh when reached (another process got there first). */
+  readonly alreadyFresh: number;
+  /** Now need a new authorization. */
+  readonly reauthRequired: number;
+  /** Skipped because their client is rejected. */
+  readonly clientRejected: number;
+  /** Failed transiently (left usable, error recorded on the grant). */
+  readonly failed: number;
+}
+
+/** When a refresh is due: the conditions a caller needs the stored token to meet. */
+interface Freshness {
+  /** Refresh unless the access token is valid until at least this time. */
+  readonly validUntil: number;
+  /** Refresh if the stored access token is still this one (an API just rejected it). */
+  readonly staleAccessToken?: string | undefined;
+  /** Refresh regardless (once). */
+  readonly force?: boolean | undefined;
+}
+
+type RefreshOutcome = 'refreshed' | 'fresh';
+
+const MAX_CAS_ATTEMPTS = 16;
+const MAX_STATE_LENGTH = 1024;
+const MAX_CODE_LENGTH = 4096;
+
+/**
+ * The token vault: keeps many users' grants, moves each through the lifecycle machine, persists every
+ * step, and refreshes each grant exactly once however many callers and processes ask at the same time.
+ * Create one with {@link createVault}.
+ */
+export class Vault {
+  readonly #o: ResolvedVaultOptions;
+  readonly #clients = new Map<string, ResolvedClient>();
+  /** Clients whose credentials the provider rejected, with when. Cleared by `updateClientSecret`. */
+  readonly #rejectedClients = new Map<string, number>();
+  /** One in-flight refresh per grant in this process. */
+  readonly #inflight = new Map<string, Promise<GrantRecord>>();
+  /** Fresh authorized records by grant id (see the `cache` option); oldest first for eviction. */
+  readonly #cache = new Map<string, GrantRecord>();
+  /** Records this vault obtained by refreshing (tells "refreshed" from "already fresh" in sweeps). */
+  readonly #refreshed = new WeakSet<GrantRecord>();
+  readonly #emitter: VaultEmitter;
+  #closed = false;
+
+  constructor(options: VaultOptions) {
+    this.#o = resolveVaultOptions(options);
+    if (!Array.isArray(options.clients) || options.clients.length === 0) {
+      throw new InvalidArgumentError('vault option "clients" must list at least one client');
+    }
+    for (const config of options.clients) {
+      const client = resolveClient(config);
+      if (this.#clients.has(client.id)) throw new InvalidArgumentError(`client "${client.id}" is configured twice`);
+      this.#clients.set(client.id, client);
+    }
+    this.#emitter = new VaultEmitter((error, event) =>
+      this.#o.logger.error({ err: describeError(error), event }, 'tokenvault: an event listener threw'),
+    );
+  }
+
+  /** This vault's lease owner id (unique per instance). */
+  get owner(): string {
+    return this.#o.owner;
+  }
+
+  /** The clock this vault reads. */
+  get clock() {
+    return this.#o.clock;
+  }
+
+  /** The store this vault writes to. */
+  get store() {
+    return this.#o.store;
+  }
+
+  /** Subscribes to an event; returns the unsubscribe function. */
+  on<K extends VaultEventName>(event: K, listener: VaultListener<K>): () => void {
+    return this.#emitter.on(event, listener);
+  }
+
+  off<K extends VaultEventName>(event: K, listener: VaultListener<K>): void {
+    this.#emitter.off(event, listener);
+  }
+
+  // ────────────────────────────────────────────────────────────────────────── authorization
+
+  /**
+   * Starts an authorization: records the pending authorization (hashed state, deadline, PKCE
+   * verifier, server_state) on the grant, creating the grant if needed, and returns the URL to send
+   * the user to.
+   *
+   * @example
+   * const { url } = await vault.beginAuthorization({ grantId: 'alice', client: 'mixi', scope: ['r_profile'] });
+   * res.redirect(url);
+   */
+  async beginAuthorization(options: BeginAuthorizationOptions): Promise<BeginAuthorizationResult> {
+    this.#assertOpen();
+    const grantId = checkGrantId(options.grantId);
+    const client = this.#client(options.client);
+    if (options.state !== undefined && (typeof options.state !== 'string' || options.state.length < 16 || options.state.length > MAX_STATE_LENGTH)) {
+      throw new InvalidArgumentError(`"state" must be a string of 16 to ${MAX_STATE_LENGTH} characters`);
+    }
+    const { provider, credentials } = client;
+    const scope = effectiveScope(provider, options.scope);
+    const state = options.state ?? randomState(this.#o.random);
+    const pkce = provider.pkce ? createPkcePair(this.#o.random) : undefined;
+    let serverState: Secret | undefined;
+    if (provider.serverState) {
+      const answer = await this.#tokenEndpoint(
+        () => serverStateRequest(provider, credentials),
+        (res) => processServerStateResponse(res, this.#o.clock.now()),
+        client,
+        options.signal,
+      );
+      serverState = answer.serverState;
+    }
+    const url = buildAuthorizationUrl(provider, credentials, {
+      scope,
+      state,
+      ...(options.display !== undefined && { display: options.display }),
+      ...(options.device !== undefined && { device: options.device }),
+      ...(options.docomo !== undefined && { docomo: options.docomo }),
+      ...(serverState && { serverState: serverState.reveal() }),
+      ...(pkce && { codeChallenge: pkce.challenge }),
+    });
+    const now = this.#o.clock.now();
+    const pending: PendingAuthorization = {
+      stateHash: sha256base64url(state),
+      deadline: now + provider.codeLifetimeMs,
+      scope,
+      redirectUri: credentials.redirectUri,
+      codeVerifier: pkce ? new Secret(pkce.verifier) : null,
+      serverState: serverState ?? null,
+    };
+    await this.#update(grantId, client.id, options.signal, (record) => {
+      if (record.client !== client.id) {
+        throw new InvalidArgumentError(`grant "${grantId}" belongs to client "${record.client}", not "${client.id}"`);
+      }
+      return { type: 'authorization.begin', now: this.#o.clock.now(), pending };
+    });
+    return { url: url.toString(), state, deadline: pending.deadline };
+  }
+
+  /**
+   * Finishes an authorization from the callback (the redirected URL or its query parameters):
+   * verifies the state (constant time, single use, within its deadline), exchanges the code, and
+   * stores the tokens. Throws `StateMismatchError` for an unknown, forged or replayed state,
+   * `AuthorizationExpiredError` past the deadline, `AccessDeniedError` when the user said no.
+   *
+   * @example
+   * const grant = await vault.completeAuthorization(req.url); // 'https://app.example/callback?code=…&state=…'
+   */
+  async completeAuthorization(callback: CallbackInput, options: CallOptions = {}): Promise<GrantInfo> {
+    this.#assertOpen();
+    const params = callbackParams(callback);
+    const state = params.get('state');
+    // Validate everything the callback says before touching the store.
+    if (state === null || state.length === 0 || state.length > MAX_STATE_LENGTH) throw new StateMismatchError();
+    const code = params.get('code');
+    const error = params.get('error');
+    if (error === null && (code === null || code.length === 0 || code.length > MAX_CODE_LENGTH)) {
+      throw new StateMismatchError('the authorization callback carries neither a code nor an error');
+    }
+    const stateHash = sha256base64url(state);
+    const record = await this.#o.store.findByStateHash(stateHash);
+    if (!record || !record.pending || !safeEqual(record.pending.stateHash, stateHash)) throw new StateMismatchError();
+    const pending = record.pending;
+    const client = this.#client(record.client);
+    const now = this.#o.clock.now();
+
+    const failWith = async (failure: FailureInfo, thrown: Error): Promise<never> => {
+      await this.#update(record.grantId, record.client, options.signal, (current) =>
+        current.pending?.stateHash === stateHash ? { type: 'authorization.fail', now: this.#o.clock.now(), error: failure } : null,
+      );
+      throw thrown;
+    };
+
+    if (now > pending.deadline) {
+      return failWith(
+        { code: 'authorization_expired', message: 'the callback arrived after the authorization deadline' },
+        new AuthorizationExpiredError(record.grantId),
+      );
+    }
+    if (error !== null) {
+      const description = params.get('error_description') ?? undefined;
+      return error === 'access_denied'
+        ? failWith({ code: 'access_denied', message: 'the user denied the authorization' }, new AccessDeniedError(record.grantId, description))
+        : failWith({ code: error, message: `the provider answered the authorization with "${error}"` }, new OAuthError(error, 302, description));
+    }
+
+    let tokens: TokenSet;
+    try {
+      tokens = await this.#tokenEndpoint(
+        () =>
+          authorizationCodeGrantRequest(client.provider, client.credentials, {
+            code: new Secret(code as string),
+            redirectUri: pending.redirectUri,
+            ...(pending.serverState && { serverState: pending.serverState.reveal() }),
+            ...(pending.codeVerifier && { codeVerifier: pending.codeVerifier.reveal() }),
+          }),
+        (res) => processTokenResponse(res, { now: this.#o.clock.now() }),
+        client,
+        options.signal,
+      );
+    } catch (e) {
+      if (e instanceof OAuthError) {
+        if (e.error === 'invalid_client') this.#markClientRejected(client.id);
+        return failWith({ code: e.error, message: e.message }, e.error === 'invalid_client' ? new ClientRejectedError(client.id, { cause: e }) : e);
+      }
+      throw e;
+    }
+    const completed = await this.#update(record.grantId, record.client, options.signal, (current) => {
+      if (current.pending?.stateHash !== stateHash) throw new StateMismatchError();
+      return { type: 'authorization.complete', now: this.#o.clock.now(), tokens };
+    });
+    return toGrantInfo(completed);
+  }
+
+  /**
+   * Adopts tokens obtained elsewhere (a migration from another OAuth client, say) as an authorized
+   * grant, creating it if needed. The next refresh rotates them like any others.
+   *
+   * @example
+   * await vault.importGrant({ grantId: 'alice', client: 'mixi', accessToken, refreshToken, expiresAt, scope: ['r_profile'] });
+   */
+  async importGrant(input: ImportGrantInput): Promise<GrantInfo> {
+    this.#assertOpen();
+    const grantId = checkGrantId(input.grantId);
+    const client = this.#client(input.client);
+    if (input.expiresAt !== null && (typeof input.expiresAt !== 'number' || !Number.isFinite(input.expiresAt))) {
+      throw new InvalidArgumentError('"expiresAt" must be an epoch-ms number or null');
+    }
+    const tokens: TokenSet = {
+      accessToken: Secret.from(input.accessToken),
+      tokenType: input.tokenType ?? 'Bearer',
+      expiresAt: input.expiresAt,
+      refreshToken: input.refreshToken == null ? null : Secret.from(input.refreshToken),
+      scope: validateScope(input.scope, 'scope'),
+      idToken: input.idToken == null ? null : Secret.from(input.idToken),
+    };
+    const record = await this.#update(grantId, client.id, undefined, (current) => {
+      if (current.client !== client.id) {
+        throw new InvalidArgumentError(`grant "${grantId}" belongs to client "${current.client}", not "${client.id}"`);
+      }
+      return { type: 'tokens.import', now: this.#o.clock.now(), tokens };
+    });
+    return toGrantInfo(record);
+  }
+
+  // ────────────────────────────────────────────────────────────────────────── API calls
+
+  /**
+   * `fetch` for a grant's APIs: attaches the access token, and on a `401` reads `WWW-Authenticate`,
+   * refreshes (once, shared with every other caller) and retries; backs off on transient failures.
+   * A relative URL resolves against the provider's API base (`https://api.mixi-platform.com/2/`).
+   *
+   * @example
+   * const res = await vault.fetch('alice', 'people/@me/@self');
+   * const me = await res.json();
+   */
+  fetch(grantId: string, input: string | URL | Request, init?: VaultFetchInit): Promise<Response> {
+    this.#assertOpen();
+    return executeFetch(this.#executorHost, grantId, input, init);
+  }
+
+  readonly #executorHost: ExecutorHost = {
+    options: () => this.#o.executor,
+    clock: () => this.#o.clock,
+    fetch: () => this.#o.fetch,
+    logger: () => this.#o.logger,
+    emit: (event, payload) => this.#emitter.emit(event, payload),
+    grantClient: async (grantId) => {
+      const cached = this.#cache.get(grantId) ?? (await this.#load(grantId));
+      return this.#client(cached.client);
+    },
+    usableRecord: (grantId, options) => this.usableRecord(grantId, options),
+    rejectAccessToken: (grantId, token, signal) => this.rejectAccessToken(grantId, token, signal),
+  };
+
+  // ────────────────────────────────────────────────────────────────────────── tokens
+
+  /**
+   * A valid access token for the grant, refreshing first when it expires within `refreshSkewMs`.
+   * However many callers ask at once, in however many processes, one refresh happens.
+   *
+   * @example
+   * const token = await vault.getAccessToken('alice');
+   * await fetch(url, { headers: { authorization: `Bearer ${token}` } });
+   */
+  async getAccessToken(grantId: string, options?: CallOptions): Promise<string> {
+    // The hot path: a fresh token is one map (or store) read and two comparisons away.
+    const cached = this.#cache.get(grantId);
+    if (cached !== undefined && this.#isFresh(cached)) return (cached.accessToken as Secret).reveal();
+    const record = await this.#o.store.get(grantId);
+    if (record !== undefined && this.#isFresh(record)) {
+      this.#remember(record);
+      return (record.accessToken as Secret).reveal();
+    }
+    const fresh = await this.#ensureFresh(grantId, { validUntil: this.#o.clock.now() + this.#o.refreshSkewMs }, options?.signal);
+    return (fresh.accessToken as Secret).reveal();
+  }
+
+  /** Authorized with an access token that stays valid past the refresh skew. */
+  #isFresh(record: GrantRecord): boolean {
+    return (
+      record.state === 'authorized' &&
+      record.accessToken !== null &&
+      (record.accessTokenExpiresAt === null || record.accessTokenExpiresAt - this.#o.refreshSkewMs > this.#o.clock.now())
+    );
+  }
+
+  #remember(record: GrantRecord): void {
+    const max = this.#o.cacheMaxEntries;
+    if (max === 0) return;
+    if (this.#cache.size >= max && !this.#cache.has(record.grantId)) {
+      const oldest = this.#cache.keys().next();
+      if (!oldest.done) this.#cache.delete(oldest.value);
+    }
+    this.#cache.set(record.grantId, record);
+  }
+
+  /**
+   * The authorized record with a usable access token (for the executor): refreshed when due, or when
+   * the stored token is still `staleAccessToken` (an API just refused it as expired).
+   * @internal
+   */
+  async usableRecord(grantId: string, options: { staleAccessToken?: string | undefined; signal?: AbortSignal | undefined } = {}): Promise<GrantRecord> {
+    if (options.staleAccessToken === undefined) {
+      const cached = this.#cache.get(grantId);
+      if (cached !== undefined && this.#isFresh(cached)) return cached;
+    }
+    return this.#ensureFresh(
+      grantId,
+      { validUntil: this.#o.clock.now() + this.#o.refreshSkewMs, staleAccessToken: options.staleAccessToken },
+      options.signal,
+    );
+  }
+
+  /**
+   * Records that an API refused `rejectedAccessToken` as invalid (revoked): the grant goes to
+   * `reauthRequired`, unless its stored token has changed meanwhile (then the new one is returned).
+   * @internal
+   */
+  async rejectAccessToken(grantId: string, rejectedAccessToken: string, signal?: AbortSignal): Promise<GrantRecord | undefined> {
+    let changed: GrantRecord | undefined;
+    await this.#update(grantId, undefined, signal, (record) => {
+      if (record.state !== 'authorized' || !record.accessToken?.equals(rejectedAccessToken)) {
+        changed = record;
+        return null;
+      }
+      return { type: 'token.reject', now: this.#o.clock.now(), reason: 'token_revoked' };
+    });
+    return changed;
+  }
+
+  /**
+   * Refreshes the grant now if its token is due (or always, with `force`), and returns its state.
+   *
+   * @example
+   * await vault.refresh('alice', { force: true });
+   */
+  async refresh(grantId: string, options: RefreshOptions = {}): Promise<GrantInfo> {
+    const record = await this.#ensureFresh(
+      grantId,
+      { validUntil: this.#o.clock.now() + this.#o.refreshSkewMs, force: options.force === true },
+      options.signal,
+    );
+    return toGrantInfo(record);
+  }
+
+  /**
+   * Refreshes every grant whose access token expires within `withinMs` (and recovers grants whose
+   * refresh lease was abandoned by a crashed process), `concurrency` at a time, reading the store a
+   * page at a time so memory stays flat however many grants there are.
+   *
+   * @example
+   * const summary = await vault.refreshDue({ withinMs: 120_000, concurrency: 16 });
+   */
+  async refreshDue(options: RefreshDueOptions = {}): Promise<RefreshDueSummary> {
+    this.#assertOpen();
+    const withinMs = options.withinMs ?? 120_000;
+    const concurrency = options.concurrency ?? 8;
+    const pageSize = options.pageSize ?? 500;
+    if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1024) {
+      throw new InvalidArgumentError('"concurrency" must be an integer from 1 to 1024');
+    }
+    if (!Number.isFinite(withinMs) || withinMs < 0) throw new InvalidArgumentError('"withinMs" must be a non-negative number');
+    const started = this.#o.clock.now();
+    const before = started + withinMs;
+    const totals = { seen: 0, refreshed: 0, alreadyFresh: 0, reauthRequired: 0, clientRejected: 0, failed: 0 };
+    const signal = options.signal;
+
+    const visit = async (record: GrantRecord) => {
+      totals.seen++;
+      try {
+        const outcome = await this.#refreshOutcome(record.grantId, { validUntil: Math.max(before, this.#o.clock.now() + this.#o.refreshSkewMs) }, signal);
+        if (outcome === 'refreshed') totals.refreshed++;
+        else totals.alreadyFresh++;
+      } catch (e) {
+        if (signal?.aborted) throw e;
+        if (e instanceof ReauthRequiredError) totals.reauthRequired++;
+        else if (e instanceof ClientRejectedError) totals.clientRejected++;
+        else if (e instanceof UnknownGrantError || e instanceof NotAuthorizedError) totals.alreadyFresh++;
+        else totals.failed++;
+      }
+      options.onProgress?.({ ...totals });
+    };
+
+    const pages = [
+      (page: PageRequest) => this.#o.store.listExpiredLeases(started, page),
+      (page: PageRequest) => this.#o.store.listDue(before, page),
+    ];
+    for (const list of pages) {
+      let cursor: string | undefined;
+      do {
+        signal?.throwIfAborted();
+        const page: Page<GrantRecord> = await list({ limit: pageSize, cursor });
+        await runPool(page.items, concurrency, visit, signal);
+        cursor = page.cursor;
+      } while (cursor !== undefined);
+    }
+    return { ...totals };
+  }
+
+  /** The grant without its secrets, or undefined. */
+  async inspect(grantId: string): Promise<GrantInfo | undefined> {
+    this.#assertOpen();
+    const record = await this.#o.store.get(grantId);
+    return record && toGrantInfo(record);
+  }
+
+  /** Grants without their secrets, a page at a time. */
+  async list(filter: GrantFilter = {}, page: PageRequest = { limit: 100 }): Promise<Page<GrantInfo>> {
+    this.#assertOpen();
+    const result = await this.#o.store.list(filter, page);
+    return { items: result.items.map(toGrantInfo), cursor: result.cursor };
+  }
+
+  /** Deletes the grant and its tokens from the store. True if there was one. */
+  async forget(grantId: string): Promise<boolean> {
+    this.#assertOpen();
+    this.#cache.delete(grantId);
+    return this.#o.store.delete(grantId);
+  }
+
+  /**
+   * Replaces a client's secret (after the provider re-issued it) and lifts its rejection, so its
+   * grants refresh again.
+   *
+   * @example
+   * await vault.updateClientSecret('mixi', process.env.MIXI_CONSUMER_SECRET!);
+   */
+  updateClientSecret(clientId: string, clientSecret: string | Secret): void {
+    const client = this.#client(clientId);
+    const config: ClientConfig = {
+      id: client.id,
+      provider: client.provider,
+      clientId: client.credentials.clientId,
+      clientSecret,
+      redirectUri: client.credentials.redirectUri,
+      tokenPlacement: client.tokenPlacement,
+    };
+    this.#clients.set(clientId, resolveClient(config));
+    this.#rejectedClients.delete(clientId);
+    this.#o.logger.info({ client: clientId }, 'tokenvault: client secret updated');
+  }
+
+  /** Whether the provider rejected this client's credentials (until `updateClientSecret`). */
+  isClientRejected(clientId: string): boolean {
+    return this.#rejectedClients.has(clientId);
+  }
+
+  /** The configured client ids. */
+  get clients(): readonly string[] {
+    return [...this.#clients.keys()];
+  }
+
+  /** The resolved client (provider profile and credentials). @internal */
+  client(clientId: string): ResolvedClient {
+    return this.#client(clientId);
+  }
+
+  /** Waits for in-flight refreshes, then closes the store. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await Promise.allSettled([...this.#inflight.values()]);
+    await this.#o.store.close();
+  }
+
+  // ────────────────────────────────────────────────────────────────────────── refresh engine
+
+  async #ensureFresh(grantId: string, need: Freshness, signal: AbortSignal | undefined): Promise<GrantRecord> {
+    this.#cache.delete(grantId);
+    const { record } = await this.#refreshWithOutcome(grantId, need, signal);
+    if (this.#isFresh(record)) this.#remember(record);
+    return record;
+  }
+
+  async #refreshOutcome(grantId: string, need: Freshness, signal: AbortSignal | undefined): Promise<RefreshOutcome> {
+    return (await this.#refreshWithOutcome(grantId, need, signal)).outcome;
+  }
+
+  /**
+   * Single-flight in this process: callers of one grant share one refresh. A caller whose need the
+   * shared result does not meet (it was started for a weaker need) goes round again.
+   */
+  async #refreshWithOutcome(
+    grantId: string,
+    need: Freshness,
+    signal: AbortSignal | undefined,
+  ): Promise<{ record: GrantRecord; outcome: RefreshOutcome }> {
+    this.#assertOpen();
+    signal?.throwIfAborted();
+    for (let round = 0; round < 3; round++) {
+      const joined = this.#inflight.get(grantId);
+      const flight = joined ?? this.#startFlight(grantId, need);
+      const record = await abortable(flight, signal);
+      const outcome: RefreshOutcome = this.#refreshed.has(record) ? 'refreshed' : 'fresh';
+      if (!joined || meets(record, need, this.#o.clock.now())) return { record, outcome };
+      // The flight we joined was started for a weaker need (say, before an API refused the token it
+      // returned): go round once more with a flight of our own.
+    }
+    throw new ConflictError(`grant "${grantId}" kept changing while it was being refreshed`);
+  }
+
+  #startFlight(grantId: string, need: Freshness): Promise<GrantRecord> {
+    const flight: Promise<GrantRecord> = this.#refreshFlight(grantId, need).finally(() => {
+      if (this.#inflight.get(grantId) === flight) this.#inflight.delete(grantId);
+    });
+    this.#inflight.set(grantId, flight);
+    return flight;
+  }
+
+  /** One refresh attempt chain for a grant, run at most once at a time per grant in this process. */
+  async #refreshFlight(grantId: string, need: Freshness): Promise<GrantRecord> {
+    let forced = need.force === true;
+    let seenAccessToken: Secret | null | undefined;
+    for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
+      const record = await this.#load(grantId);
+      if (seenAccessToken === undefined) seenAccessToken = record.accessToken;
+      else if (record.accessToken !== seenAccessToken && record.state === 'authorized') forced = false; // someone refreshed: that satisfies force
+      const now = this.#o.clock.now();
+      switch (record.state) {
+        case 'authorized': {
+          const due = forced || !meets(record, need, now);
+          if (!due) return record;
+          const stillValid = record.accessTokenExpiresAt === null || record.accessTokenExpiresAt > now;
+          if (record.refreshToken === null) {
+            if (stillValid && record.accessToken !== null && !forced && need.staleAccessToken === undefined) return record;
+            const dead = await this.#transition(record, { type: 'token.reject', now, reason: 'no_refresh_token' });
+            if (!dead) continue;
+            throw new ReauthRequiredError(grantId, 'no_refresh_token');
+          }
+          const client = this.#client(record.client);
+          if (this.#rejectedClients.has(client.id)) {
+            if (stillValid && !forced && need.staleAccessToken === undefined) return record;
+            throw new ClientRejectedError(client.id);
+          }
+          // After a recent transient failure, keep serving a still-valid token instead of hammering.
+          if (
+            !forced &&
+            stillValid &&
+            need.staleAccessToken === undefined &&
+            record.lastError?.retryAt != null &&
+            record.lastError.retryAt > now
+          ) {
+            return record;
+          }
+          const leased = await this.#transition(record, { type: 'refresh.start', now, owner: this.#o.owner, leaseUntil: now + this.#o.leaseMs });
+          if (!leased) continue; // another writer got there first: look again
+          return await this.#performRefresh(leased, client);
+        }
+        case 'refreshing': {
+          const lease = record.lease;
+          if (lease !== null && now >= lease.until) {
+            // The owner crashed or stalled past its deadline: take over.
+            this.#o.logger.warn({ grantId, previousOwner: lease.owner }, 'tokenvault: taking over an expired refresh lease');
+            const leased = await this.#transition(record, { type: 'refresh.start', now, owner: this.#o.owner, leaseUntil: now + this.#o.leaseMs });
+            if (!leased) continue;
+            return await this.#performRefresh(leased, this.#client(record.client));
+          }
+          await this.#waitWhileRefreshing(record);
+          forced = false; // whoever held the lease has refreshed (or given up) meanwhile
+          attempt--; // waiting is not a lost race
+          continue;
+        }
+        case 'reauthRequired':
+          throw new ReauthRequiredError(grantId, record.reauthReason ?? 'refresh_token_rejected');
+        default:
+          throw new NotAuthorizedError(grantId, record.state);
+      }
+    }
+    throw new ConflictError(`grant "${grantId}" kept changing while it was being refreshed`);
+  }
+
+  /** Polls the store until the grant leaves `refreshing` under this lease, or the lease runs out. */
+  async #waitWhileRefreshing(record: GrantRecord): Promise<void> {
+    const { min, max } = this.#o.pollIntervalMs;
+    let interval = min;
+    for (;;) {
+      const until = record.lease?.until ?? this.#o.clock.now();
+      const remaining = until - this.#o.clock.now();
+      await this.#o.clock.sleep(Math.max(0, Math.min(interval, remaining + 1)));
+      const current = await this.#o.store.get(record.grantId);
+      if (!current || current.version !== record.version) return;
+      if (this.#o.clock.now() >= until) return;
+      interval = Math.min(max, Math.ceil(interval * 1.5));
+    }
+  }
+
+  /**
+   * Holds the lease in `leased`: asks the provider for new tokens, persists them, and only then
+   * returns them. Every outcome is written back (lease released) before this returns or throws.
+   */
+  async #performRefresh(leased: GrantRecord, client: ResolvedClient): Promise<GrantRecord> {
+    const grantId = leased.grantId;
+    const refreshToken = leased.refreshToken as Secret;
+    const lease = leased.lease as { owner: string; until: number };
+    // Finish (retries included) well before the lease can be taken over by someone else.
+    const budgetMs = Math.max(0, lease.until - this.#o.clock.now() - this.#o.requestTimeoutMs);
+    let tokens: TokenSet;
+    try {
+      tokens = await this.#tokenEndpoint(
+        () => refreshTokenGrantRequest(client.provider, client.credentials, refreshToken),
+        (res) => processTokenResponse(res, { now: this.#o.clock.now() }),
+        client,
+        undefined,
+        budgetMs,
+      );
+    } catch (error) {
+      return this.#refreshFailed(leased, client, error);
+    }
+    const succeeded = await this.#transitionDurably(leased, {
+      type: 'refresh.succeed',
+      now: this.#o.clock.now(),
+      owner: this.#o.owner,
+      tokens,
+    });
+    if (succeeded) {
+      this.#refreshed.add(succeeded);
+      return succeeded;
+    }
+    // Our lease was taken over while we were refreshing (we outlived it). The new owner's result
+    // wins; ours is dropped rather than written over theirs.
+    this.#o.logger.warn({ grantId }, 'tokenvault: lost the refresh lease before the new tokens could be stored');
+    return this.#load(grantId);
+  }
+
+  /** Writes the outcome of a failed refresh and throws (or returns a still-valid record). */
+  async #refreshFailed(leased: GrantRecord, client: ResolvedClient, error: unknown): Promise<GrantRecord> {
+    const grantId = leased.grantId;
+    const now = this.#o.clock.now();
+    if (error instanceof OAuthError && error.error === 'invalid_grant') {
+      // Someone else may have won a race and rotated the token: re-read before declaring the grant dead.
+      const current = await this.#o.store.get(grantId);
+      if (current && current.version !== leased.version) {
+        this.#o.logger.info({ grantId }, 'tokenvault: refresh token refused, but the grant changed meanwhile; using the stored one');
+        return current;
+      }
+      const dead = await this.#transitionDurably(leased, {
+        type: 'refresh.reject',
+        now,
+        owner: this.#o.owner,
+        error: { code: 'invalid_grant', message: error.message },
+      });
+      if (!dead) return this.#load(grantId);
+      throw new ReauthRequiredError(grantId, 'refresh_token_rejected', { cause: error });
+    }
+    if (error instanceof OAuthError && error.error === 'invalid_client') {
+      this.#markClientRejected(client.id);
+      await this.#transitionDurably(leased, {
+        type: 'refresh.clientReject',
+        now,
+        owner: this.#o.owner,
+        error: { code: 'invalid_client', message: error.message },
+      });
+      throw new ClientRejectedError(client.id, { cause: error });
+    }
+    // Transient, malformed or unexpected: the grant stays usable; remember the failure.
+    const retryAt = error instanceof ProviderUnavailableError ? (error.retryAt ?? null) : null;
+    const released = await this.#transitionDurably(leased, {
+      type: 'refresh.fail',
+      now,
+      owner: this.#o.owner,
+      error: describeError(error),
+      retryAt: retryAt ?? now + this.#o.retry.minTimeoutMs,
+    });
+    this.#o.logger.warn({ grantId, err: describeError(error) }, 'tokenvault: refresh failed; the grant keeps its tokens');
+    const record = released ?? (await this.#load(grantId));
+    if (
+      record.state === 'authorized' &&
+      record.accessToken !== null &&
+      (record.accessTokenExpiresAt === null || record.accessTokenExpiresAt > this.#o.clock.now())
+    ) {
+      return record; // the old token is still good: the caller can go on
+    }
+    throw error instanceof TokenVaultError
+      ? error
+      : new ProviderUnavailableError('the token endpoint could not be reached', {}, { cause: error });
+  }
+
+  // ────────────────────────────────────────────────────────────────────────── plumbing
+
+  /** Sends a token-endpoint request with the retry policy and processes the answer. */
+  async #tokenEndpoint<T>(
+    build: () => HttpRequest,
+    process: (res: Awaited<ReturnType<typeof sendRequest>>) => T,
+    client: ResolvedClient,
+    signal: AbortSignal | undefined,
+    budgetMs?: number,
+  ): Promise<T> {
+    return withRetry(
+      async () => {
+        const res = await sendRequest(build(), {
+          fetch: this.#o.fetch,
+          timeoutMs: this.#o.requestTimeoutMs,
+          maxBytes: this.#o.maxResponseBytes,
+          ...(signal && { signal }),
+        });
+        return process(res);
+      },
+      this.#o.retry,
+      {
+        clock: this.#o.clock,
+        signal,
+        budgetMs,
+        isRetryable: (e) => e instanceof ProviderUnavailableError,
+        onRetry: (e, attempt) =>
+          this.#o.logger.debug({ client: client.id, attempt, err: describeError(e) }, 'tokenvault: retrying the token endpoint'),
+      },
+    );
+  }
+
+  /**
+   * Applies `event` and writes the result with compare-and-set. Returns the new record, or undefined
+   * when the event does not apply or another writer changed the grant first.
+   */
+  async #transition(record: GrantRecord, event: GrantEvent): Promise<GrantRecord | undefined> {
+    const next = applyGrantEvent(record, event);
+    if (!next) return undefined;
+    if (!(await this.#o.store.compareAndSet(next, record.version))) return undefined;
+    this.#announce(record, next, event);
+    return next;
+  }
+
+  /**
+   * Like {@link #transition}, for writes that must not be lost (new tokens, a released lease): a
+   * failing store is retried within the lease, and only a version conflict gives up.
+   */
+  async #transitionDurably(record: GrantRecord, event: GrantEvent): Promise<GrantRecord | undefined> {
+    const deadline = (record.lease?.until ?? this.#o.clock.now()) - 1;
+    let delay = 20;
+    for (;;) {
+      try {
+        return await this.#transition(record, event);
+      } catch (error) {
+        if (!(error instanceof StoreError) || this.#o.clock.now() + delay >= deadline) throw error;
+        this.#o.logger.warn({ grantId: record.grantId, err: describeError(error) }, 'tokenvault: store write failed; retrying');
+        await this.#o.clock.sleep(delay);
+        delay = Math.min(delay * 2, 1_000);
+      }
+    }
+  }
+
+  /**
+   * Read-modify-write with compare-and-set, retried on conflicts. `decide` returns the event to apply,
+   * or null to leave the grant as it is. Creates the grant (unauthorized) when `client` is given and
+   * none exists.
+   */
+  async #update(
+    grantId: string,
+    client: string | undefined,
+    signal: AbortSignal | undefined,
+    decide: (record: GrantRecord) => GrantEvent | null,
+  ): Promise<GrantRecord> {
+    for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
+      signal?.throwIfAborted();
+      const existing = await this.#o.store.get(grantId);
+      if (!existing) {
+        if (client === undefined) throw new UnknownGrantError(grantId);
+        const fresh = createGrantRecord({ grantId, client, now: this.#o.clock.now() });
+        const event = decide(fresh);
+        if (event === null) return fresh;
+        const next = applyGrantEvent(fresh, event);
+        if (!next) throw new ConflictError(`event "${event.type}" does not apply to a new grant`);
+        const created = { ...next, version: 1 };
+        if (await this.#o.store.create(created)) {
+          this.#announce(null, created, event);
+          return created;
+        }
+        continue;
+      }
+      if (existing.state === 'refreshing' && existing.lease && existing.lease.until > this.#o.clock.now()) {
+        // Let the refresh finish first; the machine does not take other events mid-refresh.
+        await abortable(this.#waitWhileRefreshing(existing), signal);
+        attempt--;
+        continue;
+      }
+      const event = decide(existing);
+      if (event === null) return existing;
+      const next = applyGrantEvent(existing, event);
+      if (!next) throw new ConflictError(`event "${event.type}" does not apply to grant "${grantId}" in state "${existing.state}"`);
+      if (await this.#o.store.compareAndSet(next, existing.version)) {
+        this.#announce(existing, next, event);
+        return next;
+      }
+    }
+    throw new ConflictError(`grant "${grantId}" kept changing; gave up after ${MAX_CAS_ATTEMPTS} attempts`);
+  }
+
+  /** Emits the events a persisted change implies. Runs only after the write succeeded. */
+  #announce(previous: GrantRecord | null, next: GrantRecord, event: GrantEvent): void {
+    const at = event.now;
+    this.#cache.delete(next.grantId);
+    this.#emitter.emit('transition', {
+      grantId: next.grantId,
+      client: next.client,
+      from: previous?.state ?? null,
+      to: next.state,
+      event: previous ? event.type : 'grant.create',
+      version: next.version,
+      at,
+    });
+    if (event.type === 'refresh.succeed') {
+      this.#emitter.emit('refreshed', { grantId: next.grantId, client: next.client, expiresAt: next.accessTokenExpiresAt, at });
+    } else if (event.type === 'authorization.complete') {
+      this.#emitter.emit('authorized', { grantId: next.grantId, client: next.client, scope: next.scope, at });
+    }
+    if (next.state === 'reauthRequired' && previous?.state !== 'reauthRequired' && next.reauthReason) {
+      this.#emitter.emit('reauthRequired', { grantId: next.grantId, client: next.client, reason: next.reauthReason, at });
+    }
+  }
+
+  #markClientRejected(clientId: string): void {
+    if (this.#rejectedClients.has(clientId)) return;
+    const at = this.#o.clock.now();
+    this.#rejectedClients.set(clientId, at);
+    this.#o.logger.error({ client: clientId }, 'tokenvault: the provider rejected the client credentials (invalid_client)');
+    this.#emitter.emit('clientRejected', { client: clientId, at });
+  }
+
+  async #load(grantId: string): Promise<GrantRecord> {
+    const record = await this.#o.store.get(grantId);
+    if (!record) throw new UnknownGrantError(grantId);
+    return record;
+  }
+
+  #client(id: string): ResolvedClient {
+    const client = this.#clients.get(id);
+    if (!client) throw new UnknownClientError(id);
+    return client;
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new StoreError('the vault is closed');
+  }
+}
+
+/**
+ * Creates a vault.
+ *
+ * @example
+ * const vault = createVault({
+ *   store: memoryStore(),
+ *   clients: [{ id: 'mixi', provider: providers.mixi(), clientId, clientSecret, redirectUri }],
+ * });
+ */
+export function createVault(options: VaultOptions): Vault {
+  return new Vault(options);
+}
+
+function meets(record: GrantRecord, need: Freshness, now: number): boolean {
+  if (record.state !== 'authorized' || record.accessToken === null) return false;
+  if (need.staleAccessToken !== undefined && record.accessToken.equals(need.staleAccessToken)) return false;
+  if (record.accessTokenExpiresAt === null) return true;
+  return record.accessTokenExpiresAt > Math.max(need.validUntil, now);
+}
+
+function checkGrantId(grantId: unknown): string {
+  if (typeof grantId !== 'string' || grantId.length === 0 || grantId.length > 512) {
+    throw new InvalidArgumentError('"grantId" must be a string of 1 to 512 characters');
+  }
+  return grantId;
+}
+
+function callbackParams(callback: CallbackInput): URLSearchParams {
+  if (typeof callback === 'string') {
+    if (URL.canParse(callback)) return new URL(callback).searchParams;
+    return new URLSearchParams(callback.startsWith('?') ? callback.slice(1) : callback);
+  }
+  if (callback instanceof URL) return callback.searchParams;
+  if (callback instanceof URLSearchParams) return callback;
+  if (callback && typeof callback === 'object') {
+    const params = new URLSearchParams();
+    for (const [key, value] of Object.entries(callback)) if (typeof value === 'string') params.set(key, value);
+    return params;
+  }
+  throw new InvalidArgumentError('the callback must be a URL, a query string, URLSearchParams or a parameter object');
+}
+
+/** A redacted, loggable description of any error. */
+export function describeError(error: unknown): FailureInfo {
+  if (error instanceof OAuthError) return { code: error.error, message: error.message };
+  if (error instanceof TokenVaultError) return { code: error.code, message: error.message };
+  if (error instanceof InvalidResponseError) return { code: 'invalid_response', message: error.message };
+  if (error instanceof Error) return { code: error.name, message: error.message };
+  return { code: 'unknown', message: 'a non-error value was thrown' };
+}
+
+/** Awaits `promise`, or rejects with the signal's reason as soon as it aborts. */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+/** Runs `work` over `items`, at most `concurrency` at a time. */
+async function runPool<T>(items: readonly T[], concurrency: number, work: (item: T) => Promise<void>, signal: AbortSignal | undefined): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      signal?.throwIfAborted();
+      const item = items[next++] as T;
+      await work(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+}
