@@ -2,7 +2,7 @@
  * A vault talking to the mixi emulator over real HTTP on loopback, sharing the emulator's virtual clock
  * (so "15 minutes later" is one call, for both sides).
  */
-import { createMixiEmulator, type MixiEmulator, type MixiEmulatorOptions, mixiEndpoints } from '@tokenvault/mixi-emulator';
+import { consentAs, createMixiEmulator, type MixiEmulator, type MixiEmulatorOptions, mixiEndpoints } from '@tokenvault/mixi-emulator';
 import { createVault, type Clock, type GrantStore, memoryStore, providers, systemClock, type Vault, type VaultOptions } from '../../src/index';
 
 export const REDIRECT_URI = 'https://app.example/callback';
@@ -80,7 +80,7 @@ export async function startVaultWorld(
       return { emulatorGrantId: minted.grantId, accessToken: minted.accessToken, refreshToken: minted.refreshToken };
     },
     async consent(authorizationUrl, { username = `user${Math.random().toString(36).slice(2, 10)}`, decision = 'allow' } = {}) {
-      return driveConsent(running.url, authorizationUrl, username, decision);
+      return consentAs(authorizationUrl, { username, decision });
     },
     async close() {
       await running.close();
@@ -88,47 +88,4 @@ export async function startVaultWorld(
   };
   world.newVault();
   return world;
-}
-
-/** Login + consent over HTTP with a cookie jar, as a browser would; returns the redirect's URL. */
-async function driveConsent(base: string, authorizationUrl: string, username: string, decision: 'allow' | 'deny'): Promise<string> {
-  const cookies = new Map<string, string>();
-  const keep = (res: Response) => {
-    for (const line of res.headers.getSetCookie()) {
-      const [pair = ''] = line.split(';');
-      const eq = pair.indexOf('=');
-      if (eq > 0) cookies.set(pair.slice(0, eq).trim(), pair.slice(eq + 1).trim());
-    }
-    return res;
-  };
-  const headers = () => (cookies.size ? { cookie: [...cookies].map(([k, v]) => `${k}=${v}`).join('; ') } : {});
-  const get = async (url: string) => keep(await fetch(new URL(url, base), { headers: headers(), redirect: 'manual' }));
-  const post = async (url: string, fields: Record<string, string>) =>
-    keep(
-      await fetch(new URL(url, base), {
-        method: 'POST',
-        headers: { ...headers(), 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams(fields).toString(),
-        redirect: 'manual',
-      }),
-    );
-  const field = (html: string, name: string) => {
-    const value = new RegExp(`name="${name}" value="([^"]*)"`).exec(html)?.[1];
-    if (value === undefined) throw new Error(`no ${name} field on the page`);
-    return value.replaceAll('&amp;', '&').replaceAll('&quot;', '"').replaceAll('&#39;', "'").replaceAll('&lt;', '<').replaceAll('&gt;', '>');
-  };
-  const loginPage = await (await get(authorizationUrl)).text();
-  const login = await post('/login', { username, password: 'password', return_to: field(loginPage, 'return_to') });
-  if (login.status !== 303) throw new Error(`login answered ${login.status}`);
-  const consentPage = await (await get(login.headers.get('location') as string)).text();
-  const action = /<form id="consent-form" method="post" action="([^"]+)"/.exec(consentPage)?.[1];
-  if (!action) throw new Error('no consent form on the page');
-  const decided = await post(action.replaceAll('&amp;', '&'), {
-    request_id: field(consentPage, 'request_id'),
-    csrf_token: field(consentPage, 'csrf_token'),
-    decision,
-  });
-  const location = decided.headers.get('location');
-  if (decided.status !== 302 || !location) throw new Error(`the consent decision answered ${decided.status}`);
-  return location;
 }
