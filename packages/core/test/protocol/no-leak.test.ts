@@ -96,7 +96,7 @@ describe('errors never show a token, code, state or secret from the input', () =
       fc.property(bodyArb, statusArb, fc.boolean(), (body, status, asForm) => {
         const canaries = Object.values(body).filter((v): v is string => typeof v === 'string' && v.startsWith('CANARY'));
         const text = asForm
-          ? new URLSearchParams(Object.entries(body).map(([k, v]) => [k, String(v)])).toString()
+          ? new URLSearchParams(Object.entries(body).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)])).toString()
           : JSON.stringify(body);
         let error: unknown;
         try {
