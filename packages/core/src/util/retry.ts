@@ -79,7 +79,6 @@ export async function withRetry<T>(attempt: (n: number) => Promise<T>, policy: R
       randomize: true,
       maxRetryTime: budget,
       signal: run.signal,
-      unref: true,
       shouldRetry: ({ error }) => !nonRetryable.has(error) && run.isRetryable(error),
       onFailedAttempt: async ({ error, attemptNumber, retriesLeft }) => {
         if (nonRetryable.has(error) || retriesLeft === 0) return;

@@ -138,7 +138,7 @@ interface Freshness {
   readonly force?: boolean | undefined;
 }
 
-type RefreshOutcome = 'refreshed' | 'fresh';
+type RefreshOutcome = 'refreshed' | 'fresh' | 'failed';
 
 const MAX_CAS_ATTEMPTS = 16;
 const MAX_STATE_LENGTH = 1024;
@@ -160,6 +160,8 @@ export class Vault {
   readonly #cache = new Map<string, GrantRecord>();
   /** Records this vault obtained by refreshing (tells "refreshed" from "already fresh" in sweeps). */
   readonly #refreshed = new WeakSet<GrantRecord>();
+  /** Records handed back after a failed refresh because their old token is still valid. */
+  readonly #failed = new WeakSet<GrantRecord>();
   readonly #emitter: VaultEmitter;
   #closed = false;
 
@@ -515,6 +517,7 @@ export class Vault {
       try {
         const outcome = await this.#refreshOutcome(record.grantId, { validUntil: Math.max(before, this.#o.clock.now() + this.#o.refreshSkewMs) }, signal);
         if (outcome === 'refreshed') totals.refreshed++;
+        else if (outcome === 'failed') totals.failed++;
         else totals.alreadyFresh++;
       } catch (e) {
         if (signal?.aborted) throw e;
@@ -553,7 +556,11 @@ export class Vault {
   async list(filter: GrantFilter = {}, page: PageRequest = { limit: 100 }): Promise<Page<GrantInfo>> {
     this.#assertOpen();
     const result = await this.#o.store.list(filter, page);
-    return { items: result.items.map(toGrantInfo), cursor: result.cursor };
+    return {
+      items: result.items.map(toGrantInfo),
+      cursor: result.cursor,
+      ...(result.unreadable !== undefined && { unreadable: result.unreadable }),
+    };
   }
 
   /** Deletes the grant and its tokens from the store. True if there was one. */
@@ -636,7 +643,7 @@ export class Vault {
       const joined = this.#inflight.get(grantId);
       const flight = joined ?? this.#startFlight(grantId, need);
       const record = await abortable(flight, signal);
-      const outcome: RefreshOutcome = this.#refreshed.has(record) ? 'refreshed' : 'fresh';
+      const outcome: RefreshOutcome = this.#refreshed.has(record) ? 'refreshed' : this.#failed.has(record) ? 'failed' : 'fresh';
       if (!joined || meets(record, need, this.#o.clock.now())) return { record, outcome };
       // The flight we joined was started for a weaker need (say, before an API refused the token it
       // returned): go round once more with a flight of our own.
@@ -813,6 +820,7 @@ export class Vault {
       record.accessToken !== null &&
       (record.accessTokenExpiresAt === null || record.accessTokenExpiresAt > this.#o.clock.now())
     ) {
+      this.#failed.add(record);
       return record; // the old token is still good: the caller can go on
     }
     throw error instanceof TokenVaultError

@@ -135,6 +135,16 @@ describe('refresh', () => {
     expect((await w.vault.inspect('alice'))?.lastError?.code).toBe('provider_unavailable');
   });
 
+  it('a sweep counts a transient failure as failed even though the old token still works', async () => {
+    w = await startVaultWorld();
+    await w.seedGrant('alice');
+    w.emulator.clock.advance(FIFTEEN_MINUTES - 60_000);
+    w.emulator.faults.add({ endpoint: 'token', respond: { status: 503 }, times: 100 });
+    const summary = await w.vault.refreshDue({ withinMs: 120_000 });
+    expect(summary).toMatchObject({ seen: 1, refreshed: 0, alreadyFresh: 0, failed: 1 });
+    expect((await w.vault.inspect('alice'))?.state).toBe('authorized');
+  });
+
   it('a malformed token answer leaves the stored tokens unchanged', async () => {
     w = await startVaultWorld();
     await w.seedGrant('alice');
