@@ -19,6 +19,12 @@ export interface ExecutorHost {
   /** The client (provider profile, token placement) the grant belongs to. */
   grantClient(grantId: string): Promise<ResolvedClient>;
   /**
+   * The hot path, optional: the record and its client when this process's cache holds a fresh token
+   * (valid past the refresh skew), else undefined. Synchronous and without I/O, so a call whose token is
+   * fresh awaits nothing but fetch. Without it the executor uses `grantClient` and `usableRecord`.
+   */
+  freshRecord?(grantId: string): { readonly record: GrantRecord; readonly client: ResolvedClient } | undefined;
+  /**
    * An authorized record with a usable access token: refreshed first when due, or when the stored
    * token is still `staleAccessToken` (an API just refused it as expired). Single-flight with every
    * other caller in the process, and lease-coordinated with other processes.

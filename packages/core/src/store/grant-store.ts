@@ -133,11 +133,17 @@ export interface GrantFilter {
  * conformance suite, `@tokenvault/store-conformance`.
  *
  * Rules every adapter keeps:
- * - Records are values: what `get` returns is never changed by a later write.
+ * - Records are values: what `get` returns is frozen and never changed by a later write.
  * - `compareAndSet` is atomic across processes and machines sharing the store: of many writers
  *   holding the same version, exactly one succeeds.
- * - A failed write throws a {@link StoreError} and leaves the previous record intact; a row that
- *   cannot be read back as a record throws a `CorruptRecordError` naming its key.
+ * - A failed write throws a {@link StoreError} and leaves the previous record intact. A row that
+ *   cannot be read back as a record makes `get`/`findByStateHash` throw a `CorruptRecordError` naming
+ *   its key; listings leave it out and report it in {@link Page.unreadable}.
+ * - Bad arguments (a malformed record, a broken version rule, a bad page request) are
+ *   `InvalidArgumentError`s; grant ids are at most 1,024 UTF-8 bytes, without NUL or lone surrogates.
+ * - Text keys sort by Unicode code point (UTF-8 byte order) in every listing.
+ * - No two grants hold a pending authorization with the same state hash: such a write is a StoreError.
+ * - After `close()`, every call rejects with a StoreError.
  */
 export interface GrantStore {
   /** The grant, or undefined. */
@@ -154,8 +160,9 @@ export interface GrantStore {
   /** The grant whose pending authorization has this state hash. */
   findByStateHash(stateHash: string): Promise<GrantRecord | undefined>;
   /**
-   * `authorized` grants whose access token expires before `beforeMs`, by (expiry, grantId).
-   * Keyset-paged, so rows refreshed meanwhile neither repeat nor shift the pages.
+   * `authorized` grants whose access token expires strictly before `beforeMs` (an integer), by
+   * (expiry, grantId); grants without an expiry are never due. Keyset-paged, so rows refreshed
+   * meanwhile neither repeat nor shift the pages.
    */
   listDue(beforeMs: number, page: PageRequest): Promise<Page<GrantRecord>>;
   /** `refreshing` grants whose lease ended before `nowMs` (their owner probably crashed), by (lease end, grantId). */

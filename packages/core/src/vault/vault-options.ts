@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { InvalidArgumentError } from '../errors/errors';
-import { type ExecutorOptions, resolveExecutorOptions } from '../executor/executor-options';
+import { type ExecutorOptions, type ExecutorSettings, resolveExecutorOptions } from '../executor/executor-options';
 import type { ClientCredentials, FetchLike, ProviderProfile } from '../protocol/types';
 import type { GrantStore } from '../store/grant-store';
 import { type Clock, systemClock } from '../util/clock';
@@ -70,7 +70,7 @@ export interface VaultOptions {
    */
   readonly cache?: boolean | { readonly maxEntries: number } | undefined;
   /** How `vault.fetch` calls APIs: retries, timeouts, body replay. */
-  readonly executor?: Partial<ExecutorOptions> | undefined;
+  readonly executor?: ExecutorSettings | undefined;
 }
 
 /** A client as the vault keeps it: the secret wrapped, the credentials assembled once. */

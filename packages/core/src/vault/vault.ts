@@ -160,8 +160,8 @@ export class Vault {
   readonly #cache = new Map<string, GrantRecord>();
   /** Records this vault obtained by refreshing (tells "refreshed" from "already fresh" in sweeps). */
   readonly #refreshed = new WeakSet<GrantRecord>();
-  /** Records handed back after a failed refresh because their old token is still valid. */
-  readonly #failed = new WeakSet<GrantRecord>();
+  /** Records handed back after a failed refresh because their old token is still valid, with the failure. */
+  readonly #failed = new WeakMap<GrantRecord, unknown>();
   readonly #emitter: VaultEmitter;
   #closed = false;
 
@@ -386,6 +386,10 @@ export class Vault {
   }
 
   readonly #executorHost: ExecutorHost = {
+    freshRecord: (grantId) => {
+      const record = this.#cache.get(grantId);
+      return record !== undefined && this.#isFresh(record) ? { record, client: this.#client(record.client) } : undefined;
+    },
     options: () => this.#o.executor,
     clock: () => this.#o.clock,
     fetch: () => this.#o.fetch,
@@ -644,7 +648,13 @@ export class Vault {
       const flight = joined ?? this.#startFlight(grantId, need);
       const record = await abortable(flight, signal);
       const outcome: RefreshOutcome = this.#refreshed.has(record) ? 'refreshed' : this.#failed.has(record) ? 'failed' : 'fresh';
-      if (!joined || meets(record, need, this.#o.clock.now())) return { record, outcome };
+      const now = this.#o.clock.now();
+      if (outcome === 'failed' && !usableDespiteFailure(record, need, now)) {
+        // The refresh failed and the old token will not do for this caller (an API just refused it,
+        // or it has expired meanwhile): the failure is the answer.
+        throw toTokenVaultError(this.#failed.get(record));
+      }
+      if (!joined || meets(record, need, now)) return { record, outcome };
       // The flight we joined was started for a weaker need (say, before an API refused the token it
       // returned): go round once more with a flight of our own.
     }
@@ -707,6 +717,9 @@ export class Vault {
             if (!leased) continue;
             return await this.#performRefresh(leased, this.#client(record.client));
           }
+          // While another process refreshes, a token that stays valid for a while yet is good to hand
+          // out (it is the newest persisted one); only a caller who needs a newer one waits.
+          if (!forced && usableWhileRefreshing(record, need, now, this.#o.refreshSkewMs)) return record;
           await this.#waitWhileRefreshing(record);
           forced = false; // whoever held the lease has refreshed (or given up) meanwhile
           attempt--; // waiting is not a lost race
@@ -820,12 +833,10 @@ export class Vault {
       record.accessToken !== null &&
       (record.accessTokenExpiresAt === null || record.accessTokenExpiresAt > this.#o.clock.now())
     ) {
-      this.#failed.add(record);
+      this.#failed.set(record, error);
       return record; // the old token is still good: the caller can go on
     }
-    throw error instanceof TokenVaultError
-      ? error
-      : new ProviderUnavailableError('the token endpoint could not be reached', {}, { cause: error });
+    throw toTokenVaultError(error);
   }
 
   // ────────────────────────────────────────────────────────────────────────── plumbing
@@ -1003,6 +1014,26 @@ function meets(record: GrantRecord, need: Freshness, now: number): boolean {
   if (need.staleAccessToken !== undefined && record.accessToken.equals(need.staleAccessToken)) return false;
   if (record.accessTokenExpiresAt === null) return true;
   return record.accessTokenExpiresAt > Math.max(need.validUntil, now);
+}
+
+/** After a failed refresh: the old token still serves a caller who did not see it refused and needs it only valid now. */
+function usableDespiteFailure(record: GrantRecord, need: Freshness, now: number): boolean {
+  if (record.accessToken === null) return false;
+  if (need.staleAccessToken !== undefined && record.accessToken.equals(need.staleAccessToken)) return false;
+  return record.accessTokenExpiresAt === null || record.accessTokenExpiresAt > now;
+}
+
+/** During someone else's refresh: the current token, if it stays valid for at least half the skew. */
+function usableWhileRefreshing(record: GrantRecord, need: Freshness, now: number, skewMs: number): boolean {
+  if (record.accessToken === null) return false;
+  if (need.staleAccessToken !== undefined && record.accessToken.equals(need.staleAccessToken)) return false;
+  return record.accessTokenExpiresAt !== null && record.accessTokenExpiresAt > now + skewMs / 2;
+}
+
+function toTokenVaultError(error: unknown): Error {
+  return error instanceof TokenVaultError
+    ? error
+    : new ProviderUnavailableError('the token endpoint could not be reached', {}, { cause: error });
 }
 
 function checkGrantId(grantId: unknown): string {

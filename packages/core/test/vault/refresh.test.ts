@@ -245,6 +245,25 @@ describe('refresh', () => {
     expect(await w.store.get('alice')).toMatchObject({ state: 'refreshing', version: leased.version, lease: leased.lease });
   });
 
+  it('while another process holds the lease, a token that stays valid for a while is handed out without waiting', async () => {
+    w = await startVaultWorld({ vault: { refreshSkewMs: 120_000 } });
+    const seeded = await w.seedGrant('alice');
+    w.emulator.clock.advance(FIFTEEN_MINUTES - 100_000); // inside the skew; valid for 100 s more
+    const record = (await w.store.get('alice'))!;
+    const { applyGrantEvent } = await import('../../src/index');
+    const leased = applyGrantEvent(record, { type: 'refresh.start', now: w.clock.now(), owner: 'other', leaseUntil: w.clock.now() + 60_000 })!;
+    await w.store.compareAndSet(leased, record.version);
+    expect(await w.vault.getAccessToken('alice')).toBe(seeded.accessToken);
+    expect(refreshesOf(seeded.emulatorGrantId)).toBe(0);
+    // With less than half the skew left, the caller waits for the other process instead (here: its lease ends).
+    w.emulator.clock.advance(50_000);
+    const waiting = w.vault.getAccessToken('alice');
+    const settled = await Promise.race([waiting.then(() => 'settled'), new Promise((r) => setTimeout(() => r('waiting'), 50))]);
+    expect(settled).toBe('waiting');
+    w.emulator.clock.advance(10_000);
+    expect(await waiting).not.toBe(seeded.accessToken);
+  });
+
   it('refreshDue sweeps due grants and recovers abandoned leases', async () => {
     w = await startVaultWorld();
     const seeded = await Promise.all(['a', 'b', 'c', 'd', 'e'].map((id) => w.seedGrant(id)));
