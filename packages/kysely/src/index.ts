@@ -1,0 +1,16 @@
+/**
+ * @tokenvault/kysely — the tokenvault store on Kysely: SQLite through better-sqlite3 (the embedded
+ * default) and PostgreSQL through pg, with the migrations shipped in code.
+ *
+ * @example
+ * import { sqliteStore } from '@tokenvault/kysely';
+ * const store = sqliteStore({ filename: 'tokenvault.db' });
+ */
+export { KyselyGrantStore, kyselyStore, type CreateManyOptions, type KyselyStoreOptions } from './kysely-grant-store';
+export { sqliteStore, type SqliteStoreOptions } from './sqlite-store';
+export { postgresStore, type PostgresStoreOptions } from './postgres-store';
+export { createTokenVaultMigrator, migrateToLatest, tokenVaultMigrations, type MigrationOptions } from './migrations';
+export type { SecretCodec, SecretLocation } from './secret-codec';
+export type { StoreRetryOptions } from './store-retry';
+export { DriverError } from './driver-errors';
+export { DEFAULT_TABLE_PREFIX, tableNames, type StoreDialect, type TableNames } from './table-names';

@@ -1,0 +1,85 @@
+import { Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import { InvalidArgumentError, type Clock } from '@tokenvault/core';
+import { KyselyGrantStore } from './kysely-grant-store';
+import type { SecretCodec } from './secret-codec';
+import type { StoreRetryOptions } from './store-retry';
+
+interface PostgresStoreCommonOptions {
+  /** Schema holding the tables (created when missing). Default: the connection's `search_path`. */
+  readonly schema?: string;
+  /** Prefix of tokenvault's tables. Default `tokenvault_`. */
+  readonly tablePrefix?: string;
+  /** Encodes every secret column. Default: stored as they are. */
+  readonly codec?: SecretCodec;
+  /** Bounds of the retries on serialization failures and dropped connections. Default: 5 attempts. */
+  readonly retry?: StoreRetryOptions;
+  /** Time for retry backoff. Default: the system clock. */
+  readonly clock?: Pick<Clock, 'now' | 'sleep'>;
+  /** Jitter source in [0, 1). Default `Math.random`. */
+  readonly random?: () => number;
+}
+
+/** Options of {@link postgresStore}: a connection string (the store owns its pool) or your pool. */
+export type PostgresStoreOptions = PostgresStoreCommonOptions &
+  (
+    | {
+        /** `postgres://user@host:5432/db`. The store makes a pool and ends it on `close()`. */
+        readonly connectionString: string;
+        /** Most connections in the store's pool. Default 10. */
+        readonly maxConnections?: number;
+        readonly pool?: undefined;
+      }
+    | {
+        /**
+         * Your pool; `close()` leaves it open. Give it an `'error'` listener (pg emits one when an idle
+         * connection dies, and an unhandled one ends the process).
+         */
+        readonly pool: pg.Pool;
+        readonly connectionString?: undefined;
+      }
+  );
+
+/**
+ * The store for many machines: PostgreSQL through pg and Kysely. Runs the migrations (creating the
+ * schema if it is missing) on first use.
+ *
+ * Compare-and-set is one `UPDATE … WHERE version = $n` under READ COMMITTED, which is atomic for a
+ * single row: of concurrent writers, the row lock lets exactly one match. Serialization failures,
+ * deadlocks and dropped connections are retried a few times; a retried write that finds its change
+ * already made (the connection died after the commit) reports success.
+ *
+ * @example
+ * const store = postgresStore({ connectionString: process.env.DATABASE_URL!, schema: 'tokenvault' });
+ */
+export function postgresStore(options: PostgresStoreOptions): KyselyGrantStore {
+  let pool: pg.Pool;
+  let owned: boolean;
+  if (options.pool !== undefined) {
+    pool = options.pool;
+    owned = false;
+  } else if (typeof options.connectionString === 'string' && options.connectionString !== '') {
+    const max = options.maxConnections ?? 10;
+    if (!Number.isInteger(max) || max < 1) throw new InvalidArgumentError('"maxConnections" must be a positive integer');
+    pool = new pg.Pool({ connectionString: options.connectionString, max, connectionTimeoutMillis: 10_000 });
+    // An idle connection that dies (server restart, pg_terminate_backend) is dropped by the pool; the
+    // next query gets a fresh one, and a query that was running is retried by the store.
+    pool.on('error', () => undefined);
+    owned = true;
+  } else {
+    throw new InvalidArgumentError('postgresStore needs "connectionString" or "pool"');
+  }
+  const db = new Kysely<any>({ dialect: new PostgresDialect({ pool }) });
+  return new KyselyGrantStore({
+    db,
+    dialect: 'postgres',
+    migrate: true,
+    destroyOnClose: owned,
+    ...(options.schema === undefined ? {} : { schema: options.schema }),
+    ...(options.tablePrefix === undefined ? {} : { tablePrefix: options.tablePrefix }),
+    ...(options.codec === undefined ? {} : { codec: options.codec }),
+    ...(options.retry === undefined ? {} : { retry: options.retry }),
+    ...(options.clock === undefined ? {} : { clock: options.clock }),
+    ...(options.random === undefined ? {} : { random: options.random }),
+  });
+}

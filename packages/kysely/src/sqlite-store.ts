@@ -1,0 +1,116 @@
+import { closeSync, openSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import { Kysely, SqliteDialect } from 'kysely';
+import { InvalidArgumentError, type Clock } from '@tokenvault/core';
+import { classifySqliteError, toStoreError } from './driver-errors';
+import { KyselyGrantStore } from './kysely-grant-store';
+import type { SecretCodec } from './secret-codec';
+import type { StoreRetryOptions } from './store-retry';
+
+/** Options of {@link sqliteStore}. */
+export interface SqliteStoreOptions {
+  /** The database file (created with mode 0600 when missing), or `:memory:` for a private in-memory database. */
+  readonly filename: string;
+  /**
+   * `full` (default): every commit is fsynced to the WAL before it returns, so a refresh token the
+   * provider rotated survives a power cut or an OS crash. `normal`: faster commits that survive a
+   * crash of the process but may lose the last few commits on power loss: after the provider has
+   * invalidated the old refresh token, losing the new one kills the grant (the user must authorize
+   * again). Refresh writes are rare (one per grant per token lifetime), so the fsync costs little.
+   */
+  readonly synchronous?: 'full' | 'normal';
+  /**
+   * How long SQLite itself waits for another connection's lock before reporting SQLITE_BUSY, ms.
+   * Default 200. The wait blocks the event loop (better-sqlite3 is synchronous), so it is kept short;
+   * beyond it the store retries asynchronously with jittered backoff (see `retry`).
+   */
+  readonly busyTimeoutMs?: number;
+  /** Permissions of a newly created database file. Default 0o600: tokens are readable by this user only. */
+  readonly fileMode?: number;
+  /** Prefix of tokenvault's tables. Default `tokenvault_`. */
+  readonly tablePrefix?: string;
+  /** Encodes every secret column. Default: stored as they are (protect the file instead). */
+  readonly codec?: SecretCodec;
+  /** Bounds of the retries on SQLITE_BUSY / SQLITE_LOCKED. Default: up to 10 s. */
+  readonly retry?: StoreRetryOptions;
+  /** Time for retry backoff. Default: the system clock. */
+  readonly clock?: Pick<Clock, 'now' | 'sleep'>;
+  /** Jitter source in [0, 1). Default `Math.random`. */
+  readonly random?: () => number;
+}
+
+/**
+ * The embedded default store: a SQLite file through better-sqlite3, shared safely by every process
+ * on the machine. Opens the file (creating it with mode 0600), switches it to WAL (readers never wait
+ * for the writer), sets `synchronous=FULL` and the busy timeout, and runs the migrations on first use.
+ *
+ * Point reads use a prepared statement on the better-sqlite3 handle; everything else goes through
+ * Kysely. Throws a `StoreError` when the file cannot be opened.
+ *
+ * @example
+ * const store = sqliteStore({ filename: 'tokenvault.db' });
+ * const vault = createVault({ store, clients: [...] });
+ */
+export function sqliteStore(options: SqliteStoreOptions): KyselyGrantStore {
+  const { filename } = options;
+  if (typeof filename !== 'string' || filename === '') throw new InvalidArgumentError('"filename" must be a path or ":memory:"');
+  const busyTimeoutMs = options.busyTimeoutMs ?? 200;
+  if (!Number.isInteger(busyTimeoutMs) || busyTimeoutMs < 0) throw new InvalidArgumentError('"busyTimeoutMs" must be a non-negative integer');
+  const synchronous = options.synchronous ?? 'full';
+  if (synchronous !== 'full' && synchronous !== 'normal') throw new InvalidArgumentError('"synchronous" must be "full" or "normal"');
+
+  const inMemory = filename === ':memory:';
+  if (!inMemory) createPrivateFile(filename, options.fileMode ?? 0o600);
+  let handle: Database.Database;
+  try {
+    handle = new Database(filename, { timeout: busyTimeoutMs });
+  } catch (e) {
+    throw toStoreError('opening the SQLite database', e);
+  }
+  try {
+    if (!inMemory) switchToWal(handle);
+    // better-sqlite3 is compiled with SQLITE_DEFAULT_WAL_SYNCHRONOUS=1 (NORMAL): say FULL explicitly.
+    handle.pragma(`synchronous = ${synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+  } catch (e) {
+    handle.close();
+    throw toStoreError('configuring the SQLite database', e);
+  }
+  const db = new Kysely<any>({ dialect: new SqliteDialect({ database: handle }) });
+  return new KyselyGrantStore({
+    db,
+    dialect: 'sqlite',
+    migrate: true,
+    destroyOnClose: true,
+    sqliteDatabase: handle,
+    ...(options.tablePrefix === undefined ? {} : { tablePrefix: options.tablePrefix }),
+    ...(options.codec === undefined ? {} : { codec: options.codec }),
+    ...(options.retry === undefined ? {} : { retry: options.retry }),
+    ...(options.clock === undefined ? {} : { clock: options.clock }),
+    ...(options.random === undefined ? {} : { random: options.random }),
+  });
+}
+
+/**
+ * WAL is a property of the file: the first process to open it switches it, which needs a moment of
+ * exclusive access. A process that meets SQLITE_BUSY there while another one is switching finds the
+ * file in WAL mode once it looks again.
+ */
+function switchToWal(handle: Database.Database): void {
+  try {
+    handle.pragma('journal_mode = WAL');
+  } catch (e) {
+    if (classifySqliteError(e) !== 'retry' || handle.pragma('journal_mode', { simple: true }) !== 'wal') throw e;
+  }
+}
+
+/**
+ * Creates the file with `mode` when it does not exist yet, so it is never world-readable, not even
+ * for a moment. SQLite gives its -wal and -shm files the database file's permissions.
+ */
+function createPrivateFile(filename: string, mode: number): void {
+  try {
+    closeSync(openSync(filename, 'wx', mode));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw toStoreError('creating the SQLite database file', e);
+  }
+}

@@ -1,0 +1,136 @@
+import { inspect } from 'node:util';
+import { Kysely, PostgresDialect, type KyselyPlugin, type PluginTransformQueryArgs, type PluginTransformResultArgs, type QueryResult, type RootOperationNode, type UnknownRow } from 'kysely';
+import pg from 'pg';
+import { afterEach, expect, it } from 'vitest';
+import { Secret } from '@tokenvault/core';
+import { makeGrantRecord, nextGrantRecord, toPlainGrant } from '@tokenvault/store-conformance';
+import { kyselyStore, migrateToLatest, postgresStore } from '../src/index';
+import { describePostgres, dropSchema, POSTGRES_URL, postgresHarness, randomSchema, withClient } from './support/postgres-harness';
+
+const cleanups: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function harness() {
+  const h = await postgresHarness();
+  cleanups.push(() => h.dispose());
+  return h;
+}
+
+/**
+ * Throws a "connection lost" error (SQLSTATE 57P01, as pg_terminate_backend gives) after the first
+ * UPDATE has run: the write committed but its answer never arrived.
+ */
+class LoseFirstUpdateAnswer implements KyselyPlugin {
+  lost = 0;
+  transformQuery(args: PluginTransformQueryArgs): RootOperationNode {
+    return args.node;
+  }
+  async transformResult(args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
+    if (this.lost === 0 && args.result.numAffectedRows !== undefined && args.result.numAffectedRows > 0n) {
+      this.lost++;
+      throw Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' });
+    }
+    return args.result;
+  }
+}
+
+describePostgres('postgresStore', () => {
+  it('leaves the previous record when a trigger refuses a write; the StoreError shows no row values', async () => {
+    const h = await harness();
+    const record = makeGrantRecord({ accessToken: new Secret('pg-token-that-must-not-leak') });
+    await h.store.create(record);
+    await withClient(async (c) => {
+      await c.query(`create function "${h.schema}".refuse() returns trigger language plpgsql as $$
+        begin raise exception 'refused by trigger' using detail = 'row: ' || old.access_token; end $$`);
+      await c.query(`create trigger refuse before update on "${h.schema}".tokenvault_grants
+        for each row when (new.state = 'reauthRequired') execute function "${h.schema}".refuse()`);
+    });
+    const dead = nextGrantRecord(record, { state: 'reauthRequired', reauthReason: 'token_revoked', accessToken: null });
+    const error = await h.store.compareAndSet(dead, 1).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'store_error', name: 'StoreError', cause: { code: 'P0001' } });
+    expect((error as Error).message).toContain('refused by trigger');
+    expect(`${inspect(error, { depth: 10 })} ${JSON.stringify(error)} ${String(error)}`).not.toContain('pg-token-that-must-not-leak');
+    expect(await h.rawRead(record.grantId)).toEqual(toPlainGrant(record));
+  });
+
+  it('survives its connections being terminated: the next calls reconnect and succeed', async () => {
+    const schema = randomSchema();
+    const appName = `tv_${schema}`;
+    const store = postgresStore({ connectionString: `${POSTGRES_URL}?application_name=${appName}`, schema, maxConnections: 4 });
+    cleanups.push(() => dropSchema(schema), () => store.close());
+    const record = makeGrantRecord();
+    await store.create(record);
+    await Promise.all([store.get(record.grantId), store.get(record.grantId), store.count({})]);
+    const terminated = await withClient(
+      async (c) => (await c.query('select pg_terminate_backend(pid) from pg_stat_activity where application_name = $1', [appName])).rowCount,
+    );
+    expect(terminated).toBeGreaterThan(0);
+    expect(await store.compareAndSet(nextGrantRecord(record), 1)).toBe(true);
+    expect((await store.get(record.grantId))?.version).toBe(2);
+  });
+
+  it('reports success when a retried write finds its own change already committed', async () => {
+    const schema = randomSchema();
+    const pool = new pg.Pool({ connectionString: POSTGRES_URL, max: 2 });
+    const plugin = new LoseFirstUpdateAnswer();
+    const db = new Kysely<any>({ dialect: new PostgresDialect({ pool }), plugins: [plugin] });
+    cleanups.push(() => dropSchema(schema), () => db.destroy());
+    await migrateToLatest(db, { dialect: 'postgres', schema });
+    const store = kyselyStore({ db, dialect: 'postgres', schema });
+    const record = makeGrantRecord();
+    await store.create(record);
+    plugin.lost = 0;
+    const next = nextGrantRecord(record, { accessToken: new Secret('rotated') });
+    expect(await store.compareAndSet(next, 1)).toBe(true);
+    expect(plugin.lost).toBe(1);
+    expect(toPlainGrant(await store.get(record.grantId))).toEqual(toPlainGrant(next));
+    // A competing writer's change is not mistaken for ours: the retry must then say false.
+    plugin.lost = 0;
+    const ours = nextGrantRecord(next, { tokenType: 'ours' });
+    await withClient((c) => c.query(`update "${schema}".tokenvault_grants set version = 3, token_type = 'theirs' where grant_id = $1`, [record.grantId]));
+    expect(await store.compareAndSet(ours, 2)).toBe(false);
+  });
+
+  it('imports with createMany in batched transactions, skipping existing ids and rolling back a conflicting chunk', async () => {
+    const h = await harness();
+    const existing = makeGrantRecord({ grantId: 'bulk-0003' });
+    await h.store.create(existing);
+    const records = Array.from({ length: 1_200 }, (_, i) => makeGrantRecord({ grantId: `bulk-${String(i).padStart(4, '0')}` }));
+    expect(await h.store.createMany(records, { chunkSize: 700 })).toBe(1_199);
+    expect(await h.store.count({})).toBe(1_200);
+    expect(toPlainGrant(await h.store.get('bulk-0003'))).toEqual(toPlainGrant(existing));
+    expect(await h.rawRead('bulk-1199')).toEqual(toPlainGrant(records[1_199]!));
+    const pending = { stateHash: 'h-bulk', deadline: 1, scope: [], redirectUri: 'https://a/cb', codeVerifier: null, serverState: null };
+    await expect(h.store.createMany([makeGrantRecord({ pending }), makeGrantRecord({ pending })])).rejects.toMatchObject({ code: 'store_error' });
+    expect(await h.store.count({})).toBe(1_200);
+  });
+
+  it('leaves a pool it was given open on close', async () => {
+    const schema = randomSchema();
+    const pool = new pg.Pool({ connectionString: POSTGRES_URL, max: 2 });
+    pool.on('error', () => undefined);
+    cleanups.push(() => dropSchema(schema), () => pool.end());
+    const store = postgresStore({ pool, schema });
+    await store.create(makeGrantRecord());
+    await store.close();
+    await expect(pool.query('select 1 as one')).resolves.toMatchObject({ rows: [{ one: 1 }] });
+  });
+
+  it('keeps its tables and its own migration tables in the schema it was given', async () => {
+    const h = await harness();
+    const tables = await withClient(
+      async (c) => (await c.query('select table_name from information_schema.tables where table_schema = $1 order by table_name', [h.schema])).rows.map((r: { table_name: string }) => r.table_name),
+    );
+    expect(tables).toEqual(['tokenvault_clients', 'tokenvault_grants', 'tokenvault_migration', 'tokenvault_migration_lock']);
+  });
+
+  it('sorts grant ids by code point even where the database collation would not', async () => {
+    const h = await harness();
+    const ids = ['a', 'B', 'b', 'é', 'Z', '_', '日'].map((s) => `c-${s}`);
+    for (const grantId of ids) await h.store.create(makeGrantRecord({ grantId }));
+    const listed = (await h.store.list({}, { limit: 100 })).items.map((r) => r.grantId);
+    expect(listed).toEqual([...ids].sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y))));
+  });
+});
