@@ -126,6 +126,8 @@ export interface RefreshDueSummary {
   readonly clientRejected: number;
   /** Failed transiently (left usable, error recorded on the grant). */
   readonly failed: number;
+  /** Rows the store could not read back (corrupt or foreign); skipped and logged. */
+  readonly unreadable: number;
 }
 
 /** When a refresh is due: the conditions a caller needs the stored token to meet. */
@@ -513,7 +515,7 @@ export class Vault {
     if (!Number.isFinite(withinMs) || withinMs < 0) throw new InvalidArgumentError('"withinMs" must be a non-negative number');
     const started = this.#o.clock.now();
     const before = started + withinMs;
-    const totals = { seen: 0, refreshed: 0, alreadyFresh: 0, reauthRequired: 0, clientRejected: 0, failed: 0 };
+    const totals = { seen: 0, refreshed: 0, alreadyFresh: 0, reauthRequired: 0, clientRejected: 0, failed: 0, unreadable: 0 };
     const signal = options.signal;
 
     const visit = async (record: GrantRecord) => {
@@ -534,7 +536,8 @@ export class Vault {
     };
 
     const pages = [
-      (page: PageRequest) => this.#o.store.listExpiredLeases(started, page),
+      // The machine lets a lease be taken over at `now >= until`; the store lists `until < before`.
+      (page: PageRequest) => this.#o.store.listExpiredLeases(started + 1, page),
       (page: PageRequest) => this.#o.store.listDue(before, page),
     ];
     for (const list of pages) {
@@ -542,6 +545,10 @@ export class Vault {
       do {
         signal?.throwIfAborted();
         const page: Page<GrantRecord> = await list({ limit: pageSize, cursor });
+        for (const problem of page.unreadable ?? []) {
+          totals.unreadable++;
+          this.#o.logger.error({ grantId: problem.key, err: describeError(problem) }, 'tokenvault: a stored grant could not be read; skipped');
+        }
         await runPool(page.items, concurrency, visit, signal);
         cursor = page.cursor;
       } while (cursor !== undefined);
