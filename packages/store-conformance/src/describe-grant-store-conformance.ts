@@ -79,7 +79,8 @@ export function describeGrantStoreConformance(name: string, factory: StoreHarnes
       });
 
       it.each([
-        ['a version other than 1', { version: 2 }],
+        ['a version below 1', { version: 0 }],
+        ['a fractional version', { version: 1.5 }],
         ['an unknown state', { state: 'sleeping' }],
         ['a lease outside "refreshing"', { lease: { owner: 'w', until: BASE_TIME } }],
         ['"refreshing" without a lease', { state: 'refreshing', lease: null }],

@@ -135,7 +135,7 @@ class FetchCall {
       return await withRetry((n) => (n === 1 ? Promise.reject(first) : this.#attempt(req, true)), retry, {
         clock: this.#host.clock(),
         signal: this.#scope.signal,
-        budgetMs: Number.isFinite(remaining) ? remaining : undefined,
+        deadline: Number.isFinite(remaining) ? this.#host.clock().now() + remaining : undefined,
         isRetryable: (e) => e === this.#retryable,
       });
     } catch (e) {

@@ -25,12 +25,26 @@ export interface FailureInfo {
 export type GrantEvent =
   /** An authorization request was sent to the user (state, deadline and PKCE/server_state recorded). */
   | { readonly type: 'authorization.begin'; readonly now: number; readonly pending: PendingAuthorization }
-  /** The callback's code was exchanged for tokens. */
-  | { readonly type: 'authorization.complete'; readonly now: number; readonly tokens: TokenSet }
+  /**
+   * The callback's code was exchanged for tokens. `receivedAt` is when the callback arrived: the
+   * deadline applies to it, not to the moment the tokens are stored after the exchange.
+   */
+  | { readonly type: 'authorization.complete'; readonly now: number; readonly receivedAt: number; readonly tokens: TokenSet }
   /** The authorization ended without tokens: the user denied, the code expired or was refused. */
   | { readonly type: 'authorization.fail'; readonly now: number; readonly error: FailureInfo }
-  /** This owner takes the refresh lease until `leaseUntil`. */
-  | { readonly type: 'refresh.start'; readonly now: number; readonly owner: string; readonly leaseUntil: number }
+  /**
+   * This owner takes the refresh lease until `leaseUntil`. Taking over someone else's lease needs
+   * `now ≥ until + leaseGraceMs`: the grace absorbs clock drift between machines.
+   */
+  | {
+      readonly type: 'refresh.start';
+      readonly now: number;
+      readonly owner: string;
+      readonly leaseUntil: number;
+      readonly leaseGraceMs?: number | undefined;
+    }
+  /** A lease past its deadline (and grace) is released without a refresh: its owner is gone. */
+  | { readonly type: 'refresh.abandon'; readonly now: number; readonly leaseGraceMs?: number | undefined }
   /** The lease owner obtained new tokens. */
   | { readonly type: 'refresh.succeed'; readonly now: number; readonly owner: string; readonly tokens: TokenSet }
   /** The lease owner met a transient failure: the grant stays usable, the error is recorded. */
@@ -75,6 +89,7 @@ function withTokens(context: GrantContext, tokens: TokenSet, now: number, scope:
   };
 }
 
+// A pending authorization survives: the consent the user may be giving right now is the way out.
 const dead: Partial<GrantContext> = {
   accessToken: null,
   accessTokenExpiresAt: null,
@@ -83,8 +98,11 @@ const dead: Partial<GrantContext> = {
   tokenType: null,
   tokensIssuedAt: null,
   lease: null,
-  pending: null,
 };
+
+function leaseOver(context: GrantContext, event: { now: number; leaseGraceMs?: number | undefined }): boolean {
+  return context.lease !== null && event.now >= context.lease.until + (event.leaseGraceMs ?? 0);
+}
 
 /** The grant lifecycle machine definition. */
 export const grantMachine = setup({
@@ -95,10 +113,11 @@ export const grantMachine = setup({
   },
   guards: {
     isPendingLive: ({ context, event }) =>
-      context.pending !== null && 'now' in event && event.now <= context.pending.deadline,
+      context.pending !== null && event.type === 'authorization.complete' && event.receivedAt <= context.pending.deadline,
     hasRefreshToken: ({ context }) => context.refreshToken !== null,
     canTakeOverLease: ({ context, event }) =>
-      context.refreshToken !== null && context.lease !== null && event.now >= context.lease.until,
+      context.refreshToken !== null && event.type === 'refresh.start' && leaseOver(context, event),
+    isLeaseAbandoned: ({ context, event }) => event.type === 'refresh.abandon' && leaseOver(context, event),
     isLeaseOwner: ({ context, event }) =>
       context.lease !== null && 'owner' in event && context.lease.owner === event.owner,
   },
@@ -109,7 +128,7 @@ export const grantMachine = setup({
     }),
     storeAuthorizedTokens: assign(({ context, event }) => {
       if (event.type !== 'authorization.complete') return {};
-      return { ...withTokens(context, event.tokens, event.now, context.pending?.scope ?? []), pending: null };
+      return { ...withTokens(context, event.tokens, event.now, context.pending?.scope ?? []), pending: null, reauthReason: null };
     }),
     recordAuthorizationFailure: assign(({ event }) => {
       if (event.type !== 'authorization.fail') return {};
@@ -131,6 +150,14 @@ export const grantMachine = setup({
     storeRefreshedTokens: assign(({ context, event }) => {
       if (event.type !== 'refresh.succeed') return {};
       return { ...withTokens(context, event.tokens, event.now, context.scope), lease: null };
+    }),
+    releaseAbandonedLease: assign(({ event }) => {
+      if (event.type !== 'refresh.abandon') return {};
+      return {
+        lease: null,
+        lastError: failure({ code: 'lease_abandoned', message: 'a refresh lease ran out without a result' }, event.now, null),
+        updatedAt: event.now,
+      };
     }),
     recordTransientFailure: assign(({ event }) => {
       if (event.type !== 'refresh.fail') return {};
@@ -186,6 +213,8 @@ export const grantMachine = setup({
         'authorization.begin': { target: 'awaitingCode', actions: 'recordPending' },
         'authorization.complete': { guard: 'isPendingLive', target: 'authorized', actions: 'storeAuthorizedTokens' },
         'authorization.fail': { target: 'unauthorized', actions: 'recordAuthorizationFailure' },
+        // Tokens from an exchange whose pending authorization was replaced meanwhile are kept.
+        'tokens.import': { target: 'authorized', actions: 'storeImportedTokens' },
       },
     },
     authorized: {
@@ -203,6 +232,7 @@ export const grantMachine = setup({
       on: {
         // A lease past its deadline belongs to a crashed or stalled owner: anyone may take it over.
         'refresh.start': { guard: 'canTakeOverLease', target: 'refreshing', actions: 'takeLease' },
+        'refresh.abandon': { guard: 'isLeaseAbandoned', target: 'authorized', actions: 'releaseAbandonedLease' },
         'refresh.succeed': { guard: 'isLeaseOwner', target: 'authorized', actions: 'storeRefreshedTokens' },
         'refresh.fail': { guard: 'isLeaseOwner', target: 'authorized', actions: 'recordTransientFailure' },
         'refresh.clientReject': { guard: 'isLeaseOwner', target: 'authorized', actions: 'recordClientRejection' },
@@ -212,6 +242,9 @@ export const grantMachine = setup({
     reauthRequired: {
       on: {
         'authorization.begin': { target: 'awaitingCode', actions: 'recordPending' },
+        // A consent begun before the grant died can still complete.
+        'authorization.complete': { guard: 'isPendingLive', target: 'authorized', actions: 'storeAuthorizedTokens' },
+        'authorization.fail': { target: 'reauthRequired', actions: 'recordAuthorizationFailure' },
         'tokens.import': { target: 'authorized', actions: 'storeImportedTokens' },
       },
     },

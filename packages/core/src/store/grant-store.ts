@@ -148,7 +148,10 @@ export interface GrantFilter {
 export interface GrantStore {
   /** The grant, or undefined. */
   get(grantId: string): Promise<GrantRecord | undefined>;
-  /** Stores a new grant (its `version` must be 1). False if one with this id already exists. */
+  /**
+   * Stores a new grant, at any positive integer `version` (the vault starts at the creation time in
+   * ms, so a re-created grant never repeats a version of its previous life). False if one exists.
+   */
   create(record: GrantRecord): Promise<boolean>;
   /**
    * Replaces the grant if its stored version is `expectedVersion`; `next.version` must be

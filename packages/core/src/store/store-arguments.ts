@@ -30,9 +30,15 @@ export function assertNextVersion(next: GrantRecord, expectedVersion: number): v
   }
 }
 
-/** The version rule of `create`: a new grant starts at version 1. */
+/**
+ * The version rule of `create`: a new grant starts at any safe positive integer. The vault starts a
+ * grant at its creation time in ms, so a grant deleted and created again never meets a version its
+ * previous life had (a stale writer's compare-and-set from before the delete cannot succeed: no ABA).
+ */
 export function assertFirstVersion(record: GrantRecord): void {
-  if (record.version !== 1) throw new InvalidArgumentError('a new grant must have "version" 1');
+  if (!Number.isSafeInteger(record.version) || record.version < 1) {
+    throw new InvalidArgumentError('a new grant must have a positive integer "version"');
+  }
 }
 
 /** Checks the optional version of `delete`. */

@@ -41,8 +41,11 @@ export function resolveRetryPolicy(partial: Partial<RetryPolicy> | undefined): R
 export interface RetryRun {
   readonly clock: Clock;
   readonly signal?: AbortSignal | undefined;
-  /** Overrides the policy's total time when the caller has a tighter budget (a lease, a timeout). */
-  readonly budgetMs?: number | undefined;
+  /**
+   * No attempt starts at or after this time on `clock` (a lease's end, say), epoch ms. Checked on the
+   * injected clock before every attempt, since p-retry's own budget runs on the real one.
+   */
+  readonly deadline?: number | undefined;
   /** Whether an error is worth another attempt. */
   readonly isRetryable: (error: unknown) => boolean;
   /** Called before each retry (for events and logs). */
@@ -58,8 +61,9 @@ export interface RetryRun {
  * const tokens = await withRetry(() => sendAndProcess(), policy, { clock, isRetryable: isTransient });
  */
 export async function withRetry<T>(attempt: (n: number) => Promise<T>, policy: RetryPolicy, run: RetryRun): Promise<T> {
-  const budget = Math.min(policy.maxRetryTimeMs, run.budgetMs ?? Number.POSITIVE_INFINITY);
   const started = run.clock.now();
+  const budget = Math.min(policy.maxRetryTimeMs, (run.deadline ?? Number.POSITIVE_INFINITY) - started);
+  if (budget <= 0) throw new ProviderUnavailableError('no time is left to make this request (its deadline has passed)');
   const nonRetryable = new WeakSet<object>();
   return pRetry(
     async (n) => {

@@ -8,6 +8,7 @@ import { type Clock, systemClock } from '../util/clock';
 import { type Logger, silentLogger } from '../util/logger';
 import { type RetryPolicy, resolveRetryPolicy } from '../util/retry';
 import { Secret } from '../util/secret';
+import { SessionStateBinder } from '../security/session-state';
 
 /** A registered service at a provider: the Partner Dashboard's consumer key and secret. */
 export interface ClientConfig {
@@ -48,6 +49,12 @@ export interface VaultOptions {
    * its deadline, so a refresh (with its retries) is bounded to finish well within it.
    */
   readonly leaseMs?: number | undefined;
+  /**
+   * How far apart the clocks of processes sharing the store may be, ms. Default 5,000. A lease is
+   * taken over only this long after its deadline, so a process whose clock runs ahead cannot take a
+   * lease its owner still holds.
+   */
+  readonly clockToleranceMs?: number | undefined;
   /** Timeout of one token-endpoint request, ms. Default 10,000. */
   readonly requestTimeoutMs?: number | undefined;
   /** Largest token-endpoint answer read, bytes. Default 64 KiB. */
@@ -71,6 +78,14 @@ export interface VaultOptions {
   readonly cache?: boolean | { readonly maxEntries: number } | undefined;
   /** How `vault.fetch` calls APIs: retries, timeouts, body replay. */
   readonly executor?: ExecutorSettings | undefined;
+  /**
+   * HMAC key (at least 32 bytes) that binds authorization states to the caller's session: with it,
+   * `beginAuthorization({ sessionId })` issues `random.HMAC(stateKey, random ‖ sessionId)` and
+   * `completeAuthorization(callback, { sessionId })` refuses a state issued for any other session
+   * before touching the store. Default: none (states are 128 random bits, bound to nothing but the
+   * store). See docs/security.md.
+   */
+  readonly stateKey?: string | Secret | Uint8Array | undefined;
 }
 
 /** A client as the vault keeps it: the secret wrapped, the credentials assembled once. */
@@ -87,6 +102,7 @@ export interface ResolvedVaultOptions {
   readonly clock: Clock;
   readonly refreshSkewMs: number;
   readonly leaseMs: number;
+  readonly clockToleranceMs: number;
   readonly requestTimeoutMs: number;
   readonly maxResponseBytes: number;
   readonly retry: RetryPolicy;
@@ -97,6 +113,8 @@ export interface ResolvedVaultOptions {
   /** 0 when the cache is off. */
   readonly cacheMaxEntries: number;
   readonly executor: ExecutorOptions;
+  /** Set when the `stateKey` option is. */
+  readonly stateBinder: SessionStateBinder | undefined;
 }
 
 function nonNegative(name: string, value: number | undefined, fallback: number): number {
@@ -163,6 +181,7 @@ export function resolveVaultOptions(options: VaultOptions): ResolvedVaultOptions
     clock: options.clock ?? systemClock,
     refreshSkewMs: nonNegative('refreshSkewMs', options.refreshSkewMs, 60_000),
     leaseMs,
+    clockToleranceMs: nonNegative('clockToleranceMs', options.clockToleranceMs, 5_000),
     requestTimeoutMs,
     maxResponseBytes: nonNegative('maxResponseBytes', options.maxResponseBytes, 64 * 1024),
     retry: resolveRetryPolicy(options.retry),
@@ -174,6 +193,7 @@ export function resolveVaultOptions(options: VaultOptions): ResolvedVaultOptions
     owner: options.owner ?? `${hostname()}:${process.pid}:${Buffer.from(random(6)).toString('base64url')}`,
     random,
     executor: resolveExecutorOptions(options.executor),
+    stateBinder: options.stateKey === undefined ? undefined : new SessionStateBinder(options.stateKey),
     cacheMaxEntries:
       options.cache === false ? 0 : options.cache === undefined || options.cache === true ? 10_000 : nonNegative('cache.maxEntries', options.cache.maxEntries, 10_000),
   };

@@ -9,6 +9,7 @@ import {
   OAuthError,
   ProviderUnavailableError,
   ReauthRequiredError,
+  RedirectUriMismatchError,
   StateMismatchError,
   StoreError,
   TokenVaultError,
@@ -32,6 +33,8 @@ import {
 import type { HttpRequest, TokenSet } from '../protocol/types';
 import type { GrantFilter, GrantRecord, Page, PageRequest, PendingAuthorization } from '../store/grant-store';
 import { withRetry } from '../util/retry';
+import { type CallbackInput, parseCallback, redirectMatches } from '../security/redirect-match';
+import { SessionStateBinder } from '../security/session-state';
 import { Secret, safeEqual, sha256base64url } from '../util/secret';
 import { type ExecutorHost, executeFetch, type VaultFetchInit } from '../executor/executor';
 import { type GrantInfo, toGrantInfo } from './grant-info';
@@ -55,9 +58,16 @@ export interface BeginAuthorizationOptions {
   readonly scope: readonly string[];
   /**
    * The `state` to send. Default: 128 random bits. Pass your own to bind the authorization to a
-   * session (mixi's advice: a hash of the session id); it is stored only as a SHA-256 hash.
+   * session (mixi's advice: a hash of the session id); it is stored only as a SHA-256 hash. Prefer
+   * `sessionId` with the vault option `stateKey`, which binds without making the state guessable.
    */
   readonly state?: string | undefined;
+  /**
+   * Binds the state to this session (needs the vault option `stateKey`): the state becomes
+   * `random.HMAC(stateKey, random ‖ sessionId)`, and `completeAuthorization` must be given the same
+   * `sessionId`. Never stored or logged.
+   */
+  readonly sessionId?: string | undefined;
   /** mixi `display`: `pc`, `touch`, `smartphone`, `ios`. */
   readonly display?: string | undefined;
   /** mixi feature-phone consent page instead of the PC/smartphone one. */
@@ -89,11 +99,19 @@ export interface ImportGrantInput {
   readonly idToken?: string | Secret | null | undefined;
 }
 
-/** The parameters of an authorization callback, in any of the usual shapes. */
-export type CallbackInput = string | URL | URLSearchParams | Readonly<Record<string, string | undefined>>;
+export type { CallbackInput };
 
 export interface CallOptions {
   readonly signal?: AbortSignal | undefined;
+}
+
+/** Options of {@link Vault.completeAuthorization}. */
+export interface CompleteAuthorizationOptions extends CallOptions {
+  /**
+   * The session the authorization was begun in (`beginAuthorization({ sessionId })`): a state bound
+   * to any other session is refused with `StateMismatchError` before the store is read.
+   */
+  readonly sessionId?: string | undefined;
 }
 
 export interface RefreshOptions extends CallOptions {
@@ -224,9 +242,12 @@ export class Vault {
     if (options.state !== undefined && (typeof options.state !== 'string' || options.state.length < 16 || options.state.length > MAX_STATE_LENGTH)) {
       throw new InvalidArgumentError(`"state" must be a string of 16 to ${MAX_STATE_LENGTH} characters`);
     }
+    const binder = this.#stateBinderFor(options.sessionId);
+    if (binder !== undefined && options.state !== undefined) throw new InvalidArgumentError('pass "state" or "sessionId", not both');
     const { provider, credentials } = client;
     const scope = effectiveScope(provider, options.scope);
-    const state = options.state ?? randomState(this.#o.random);
+    const random = randomState(this.#o.random);
+    const state = options.state ?? (binder === undefined ? random : binder.bind(random, options.sessionId as string));
     const pkce = provider.pkce ? createPkcePair(this.#o.random) : undefined;
     let serverState: Secret | undefined;
     if (provider.serverState) {
@@ -266,17 +287,20 @@ export class Vault {
   }
 
   /**
-   * Finishes an authorization from the callback (the redirected URL or its query parameters):
-   * verifies the state (constant time, single use, within its deadline), exchanges the code, and
-   * stores the tokens. Throws `StateMismatchError` for an unknown, forged or replayed state,
-   * `AuthorizationExpiredError` past the deadline, `AccessDeniedError` when the user said no.
+   * Finishes an authorization from the callback (the redirected URL, its path as `req.url` gives it,
+   * or its query parameters): verifies the state (constant time, single use, within its deadline,
+   * bound to `sessionId` when it was begun with one) and, when a URL or path is given, that it arrived
+   * at the client's redirect URI; then exchanges the code and stores the tokens. Throws
+   * `StateMismatchError` for an unknown, forged, replayed or cross-session state,
+   * `RedirectUriMismatchError` for a callback at another URL, `AuthorizationExpiredError` past the
+   * deadline, `AccessDeniedError` when the user said no.
    *
    * @example
-   * const grant = await vault.completeAuthorization(req.url); // 'https://app.example/callback?code=…&state=…'
+   * const grant = await vault.completeAuthorization(req.url, { sessionId: req.session.id }); // '/callback?code=…&state=…'
    */
-  async completeAuthorization(callback: CallbackInput, options: CallOptions = {}): Promise<GrantInfo> {
+  async completeAuthorization(callback: CallbackInput, options: CompleteAuthorizationOptions = {}): Promise<GrantInfo> {
     this.#assertOpen();
-    const params = callbackParams(callback);
+    const { params, location } = parseCallback(callback);
     const state = params.get('state');
     // Validate everything the callback says before touching the store.
     if (state === null || state.length === 0 || state.length > MAX_STATE_LENGTH) throw new StateMismatchError();
@@ -285,11 +309,17 @@ export class Vault {
     if (error === null && (code === null || code.length === 0 || code.length > MAX_CODE_LENGTH)) {
       throw new StateMismatchError('the authorization callback carries neither a code nor an error');
     }
+    this.#checkStateSession(state, options.sessionId);
+    if (location !== undefined && ![...this.#clients.values()].some((c) => redirectMatches(location, params, c.credentials.redirectUri, c.provider))) {
+      throw new RedirectUriMismatchError();
+    }
     const stateHash = sha256base64url(state);
     const record = await this.#o.store.findByStateHash(stateHash);
     if (!record || !record.pending || !safeEqual(record.pending.stateHash, stateHash)) throw new StateMismatchError();
     const pending = record.pending;
     const client = this.#client(record.client);
+    // The redirect URI this very authorization was begun with, not merely some client's.
+    if (location !== undefined && !redirectMatches(location, params, pending.redirectUri, client.provider)) throw new RedirectUriMismatchError();
     const now = this.#o.clock.now();
 
     const failWith = async (failure: FailureInfo, thrown: Error): Promise<never> => {
@@ -333,10 +363,13 @@ export class Vault {
       }
       throw e;
     }
-    const completed = await this.#update(record.grantId, record.client, options.signal, (current) => {
-      if (current.pending?.stateHash !== stateHash) throw new StateMismatchError();
-      return { type: 'authorization.complete', now: this.#o.clock.now(), tokens };
-    });
+    const completed = await this.#update(record.grantId, record.client, options.signal, (current) =>
+      current.pending?.stateHash === stateHash
+        ? { type: 'authorization.complete', now: this.#o.clock.now(), receivedAt: now, tokens }
+        : // The pending authorization was replaced meanwhile (a second beginAuthorization): the tokens
+          // this exchange obtained are still the newest the provider issued, so they are kept.
+          { type: 'tokens.import', now: this.#o.clock.now(), tokens: { ...tokens, scope: tokens.scope ?? pending.scope } },
+    );
     return toGrantInfo(completed);
   }
 
@@ -650,22 +683,28 @@ export class Vault {
   ): Promise<{ record: GrantRecord; outcome: RefreshOutcome }> {
     this.#assertOpen();
     signal?.throwIfAborted();
+    let lastFailure: unknown;
     for (let round = 0; round < 3; round++) {
       const joined = this.#inflight.get(grantId);
       const flight = joined ?? this.#startFlight(grantId, need);
       const record = await abortable(flight, signal);
       const outcome: RefreshOutcome = this.#refreshed.has(record) ? 'refreshed' : this.#failed.has(record) ? 'failed' : 'fresh';
       const now = this.#o.clock.now();
-      if (outcome === 'failed' && !usableDespiteFailure(record, need, now)) {
-        // The refresh failed and the old token will not do for this caller (an API just refused it,
-        // or it has expired meanwhile): the failure is the answer.
-        throw toTokenVaultError(this.#failed.get(record));
+      if (meets(record, need, now)) return { record, outcome };
+      if (outcome === 'failed') {
+        // The refresh failed. The old token still serves a caller who did not see it refused, while it
+        // stays comfortably valid; otherwise the failure is the answer.
+        if (usableWithMargin(record, need, now, this.#o.refreshSkewMs / 4)) return { record, outcome };
+        lastFailure = this.#failed.get(record);
+        if (!joined) break;
+        continue;
       }
-      if (!joined || meets(record, need, now)) return { record, outcome };
-      // The flight we joined was started for a weaker need (say, before an API refused the token it
-      // returned): go round once more with a flight of our own.
+      // A flight started for a weaker need (joined), or a token that went stale while it was being
+      // stored (a pause): go round with a flight of our own.
+      if (!joined && round > 0 && usableWithMargin(record, need, now, this.#o.refreshSkewMs / 4)) return { record, outcome };
     }
-    throw new ConflictError(`grant "${grantId}" kept changing while it was being refreshed`);
+    if (lastFailure !== undefined) throw toTokenVaultError(lastFailure);
+    throw new ConflictError(`grant "${grantId}" could not be given a usable token; try again`);
   }
 
   #startFlight(grantId: string, need: Freshness): Promise<GrantRecord> {
@@ -676,7 +715,12 @@ export class Vault {
     return flight;
   }
 
-  /** One refresh attempt chain for a grant, run at most once at a time per grant in this process. */
+  /**
+   * One refresh attempt chain for a grant, run at most once at a time per grant in this process.
+   * Whatever happens elsewhere meanwhile (a lost race, a takeover, a rejection), it goes back to the
+   * top and decides again from what the store holds, so it only ever returns an authorized record
+   * (or, during another process's refresh, one whose token is still comfortably valid).
+   */
   async #refreshFlight(grantId: string, need: Freshness): Promise<GrantRecord> {
     let forced = need.force === true;
     let seenAccessToken: Secret | null | undefined;
@@ -704,29 +748,33 @@ export class Vault {
           // After a recent transient failure, keep serving a still-valid token instead of hammering.
           if (
             !forced &&
-            stillValid &&
             need.staleAccessToken === undefined &&
             record.lastError?.retryAt != null &&
-            record.lastError.retryAt > now
+            record.lastError.retryAt > now &&
+            usableWithMargin(record, need, now, this.#o.refreshSkewMs / 4)
           ) {
             return record;
           }
-          const leased = await this.#transition(record, { type: 'refresh.start', now, owner: this.#o.owner, leaseUntil: now + this.#o.leaseMs });
+          const leased = await this.#transition(record, this.#leaseEvent(now));
           if (!leased) continue; // another writer got there first: look again
-          return await this.#performRefresh(leased, client);
+          const result = await this.#performRefresh(leased, client);
+          if (result === 'again') continue;
+          return result;
         }
         case 'refreshing': {
           const lease = record.lease;
-          if (lease !== null && now >= lease.until) {
+          if (lease !== null && now >= lease.until + this.#o.clockToleranceMs) {
             // The owner crashed or stalled past its deadline: take over.
             this.#o.logger.warn({ grantId, previousOwner: lease.owner }, 'tokenvault: taking over an expired refresh lease');
-            const leased = await this.#transition(record, { type: 'refresh.start', now, owner: this.#o.owner, leaseUntil: now + this.#o.leaseMs });
+            const leased = await this.#transition(record, this.#leaseEvent(now));
             if (!leased) continue;
-            return await this.#performRefresh(leased, this.#client(record.client));
+            const result = await this.#performRefresh(leased, this.#client(record.client));
+            if (result === 'again') continue;
+            return result;
           }
           // While another process refreshes, a token that stays valid for a while yet is good to hand
           // out (it is the newest persisted one); only a caller who needs a newer one waits.
-          if (!forced && usableWhileRefreshing(record, need, now, this.#o.refreshSkewMs)) return record;
+          if (!forced && usableWithMargin(record, need, now, this.#o.refreshSkewMs / 2)) return record;
           await this.#waitWhileRefreshing(record);
           forced = false; // whoever held the lease has refreshed (or given up) meanwhile
           attempt--; // waiting is not a lost race
@@ -741,12 +789,16 @@ export class Vault {
     throw new ConflictError(`grant "${grantId}" kept changing while it was being refreshed`);
   }
 
-  /** Polls the store until the grant leaves `refreshing` under this lease, or the lease runs out. */
+  #leaseEvent(now: number): GrantEvent {
+    return { type: 'refresh.start', now, owner: this.#o.owner, leaseUntil: now + this.#o.leaseMs, leaseGraceMs: this.#o.clockToleranceMs };
+  }
+
+  /** Polls the store until the grant leaves `refreshing` under this lease, or the lease (and grace) runs out. */
   async #waitWhileRefreshing(record: GrantRecord): Promise<void> {
     const { min, max } = this.#o.pollIntervalMs;
     let interval = min;
+    const until = (record.lease?.until ?? this.#o.clock.now()) + this.#o.clockToleranceMs;
     for (;;) {
-      const until = record.lease?.until ?? this.#o.clock.now();
       const remaining = until - this.#o.clock.now();
       await this.#o.clock.sleep(Math.max(0, Math.min(interval, remaining + 1)));
       const current = await this.#o.store.get(record.grantId);
@@ -758,14 +810,16 @@ export class Vault {
 
   /**
    * Holds the lease in `leased`: asks the provider for new tokens, persists them, and only then
-   * returns them. Every outcome is written back (lease released) before this returns or throws.
+   * returns them. Every outcome is written back (lease released) before this returns or throws;
+   * `'again'` means the grant changed under us and the caller should decide afresh.
    */
-  async #performRefresh(leased: GrantRecord, client: ResolvedClient): Promise<GrantRecord> {
+  async #performRefresh(leased: GrantRecord, client: ResolvedClient): Promise<GrantRecord | 'again'> {
     const grantId = leased.grantId;
     const refreshToken = leased.refreshToken as Secret;
     const lease = leased.lease as { owner: string; until: number };
-    // Finish (retries included) well before the lease can be taken over by someone else.
-    const budgetMs = Math.max(0, lease.until - this.#o.clock.now() - this.#o.requestTimeoutMs);
+    // Finish (retries included) well before the lease can be taken over by someone else. The budget
+    // is on this vault's clock, checked before every attempt.
+    const deadline = lease.until - this.#o.requestTimeoutMs;
     let tokens: TokenSet;
     try {
       tokens = await this.#tokenEndpoint(
@@ -773,7 +827,7 @@ export class Vault {
         (res) => processTokenResponse(res, { now: this.#o.clock.now() }),
         client,
         undefined,
-        budgetMs,
+        deadline,
       );
     } catch (error) {
       return this.#refreshFailed(leased, client, error);
@@ -788,22 +842,53 @@ export class Vault {
       this.#refreshed.add(succeeded);
       return succeeded;
     }
-    // Our lease was taken over while we were refreshing (we outlived it). The new owner's result
-    // wins; ours is dropped rather than written over theirs.
-    this.#o.logger.warn({ grantId }, 'tokenvault: lost the refresh lease before the new tokens could be stored');
-    return this.#load(grantId);
+    return this.#adoptAfterLostLease(grantId, refreshToken, tokens);
   }
 
-  /** Writes the outcome of a failed refresh and throws (or returns a still-valid record). */
-  async #refreshFailed(leased: GrantRecord, client: ResolvedClient, error: unknown): Promise<GrantRecord> {
+  /**
+   * We outlived our lease: someone else took it over while we were refreshing, so our write was
+   * refused. The tokens we hold may still be the newest the provider issued (the other refresh
+   * presented the same old refresh token and was refused, or has not finished): keep them unless the
+   * grant moved on to tokens from a later rotation.
+   */
+  async #adoptAfterLostLease(grantId: string, presented: Secret, tokens: TokenSet): Promise<'again'> {
+    for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
+      const current = await this.#o.store.get(grantId);
+      if (!current) return 'again';
+      if (current.state === 'refreshing') {
+        await this.#waitWhileRefreshing(current);
+        continue;
+      }
+      const stale =
+        current.state === 'reauthRequired' ||
+        ((current.state === 'authorized' || current.state === 'awaitingCode') && current.refreshToken?.equals(presented.reveal()) === true);
+      if (!stale) {
+        this.#o.logger.warn({ grantId }, 'tokenvault: lost the refresh lease; the grant has newer tokens, ours are dropped');
+        return 'again';
+      }
+      const adopted = await this.#transition(current, {
+        type: 'tokens.import',
+        now: this.#o.clock.now(),
+        tokens: { ...tokens, refreshToken: tokens.refreshToken ?? presented, scope: tokens.scope ?? current.scope },
+      });
+      if (adopted) {
+        this.#o.logger.warn({ grantId }, 'tokenvault: lost the refresh lease; kept the tokens this refresh obtained');
+        return 'again';
+      }
+    }
+    return 'again';
+  }
+
+  /** Writes the outcome of a failed refresh and throws (or returns a record to decide from again). */
+  async #refreshFailed(leased: GrantRecord, client: ResolvedClient, error: unknown): Promise<GrantRecord | 'again'> {
     const grantId = leased.grantId;
     const now = this.#o.clock.now();
     if (error instanceof OAuthError && error.error === 'invalid_grant') {
       // Someone else may have won a race and rotated the token: re-read before declaring the grant dead.
       const current = await this.#o.store.get(grantId);
       if (current && current.version !== leased.version) {
-        this.#o.logger.info({ grantId }, 'tokenvault: refresh token refused, but the grant changed meanwhile; using the stored one');
-        return current;
+        this.#o.logger.info({ grantId }, 'tokenvault: refresh token refused, but the grant changed meanwhile; deciding again');
+        return 'again';
       }
       const dead = await this.#transitionDurably(leased, {
         type: 'refresh.reject',
@@ -811,7 +896,7 @@ export class Vault {
         owner: this.#o.owner,
         error: { code: 'invalid_grant', message: error.message },
       });
-      if (!dead) return this.#load(grantId);
+      if (!dead) return 'again';
       throw new ReauthRequiredError(grantId, 'refresh_token_rejected', { cause: error });
     }
     if (error instanceof OAuthError && error.error === 'invalid_client') {
@@ -834,14 +919,10 @@ export class Vault {
       retryAt: retryAt ?? now + this.#o.retry.minTimeoutMs,
     });
     this.#o.logger.warn({ grantId, err: describeError(error) }, 'tokenvault: refresh failed; the grant keeps its tokens');
-    const record = released ?? (await this.#load(grantId));
-    if (
-      record.state === 'authorized' &&
-      record.accessToken !== null &&
-      (record.accessTokenExpiresAt === null || record.accessTokenExpiresAt > this.#o.clock.now())
-    ) {
-      this.#failed.set(record, error);
-      return record; // the old token is still good: the caller can go on
+    if (!released) return 'again';
+    if (released.accessToken !== null && (released.accessTokenExpiresAt === null || released.accessTokenExpiresAt > this.#o.clock.now())) {
+      this.#failed.set(released, error);
+      return released; // the caller decides whether the old token will do
     }
     throw toTokenVaultError(error);
   }
@@ -854,7 +935,7 @@ export class Vault {
     process: (res: Awaited<ReturnType<typeof sendRequest>>) => T,
     client: ResolvedClient,
     signal: AbortSignal | undefined,
-    budgetMs?: number,
+    deadline?: number,
   ): Promise<T> {
     return withRetry(
       async () => {
@@ -870,7 +951,7 @@ export class Vault {
       {
         clock: this.#o.clock,
         signal,
-        budgetMs,
+        deadline,
         isRetryable: (e) => e instanceof ProviderUnavailableError,
         onRetry: (e, attempt) =>
           this.#o.logger.debug({ client: client.id, attempt, err: describeError(e) }, 'tokenvault: retrying the token endpoint'),
@@ -892,10 +973,12 @@ export class Vault {
 
   /**
    * Like {@link #transition}, for writes that must not be lost (new tokens, a released lease): a
-   * failing store is retried within the lease, and only a version conflict gives up.
+   * failing store is retried with backoff — past the lease, too: until someone else writes the grant
+   * (then compare-and-set says so) or a further lease length has gone by. Giving up earlier would
+   * throw away a refresh token the provider has already rotated.
    */
   async #transitionDurably(record: GrantRecord, event: GrantEvent): Promise<GrantRecord | undefined> {
-    const deadline = (record.lease?.until ?? this.#o.clock.now()) - 1;
+    const deadline = (record.lease?.until ?? this.#o.clock.now()) + this.#o.leaseMs;
     let delay = 20;
     for (;;) {
       try {
@@ -930,29 +1013,51 @@ export class Vault {
         if (event === null) return fresh;
         const next = applyGrantEvent(fresh, event);
         if (!next) throw new ConflictError(`event "${event.type}" does not apply to a new grant`);
-        const created = { ...next, version: 1 };
+        // A first version no earlier life of this grant id can have had (see assertFirstVersion).
+        const created = { ...next, version: Math.max(1, Math.floor(this.#o.clock.now())) };
         if (await this.#o.store.create(created)) {
           this.#announce(null, created, event);
           return created;
         }
         continue;
       }
-      if (existing.state === 'refreshing' && existing.lease && existing.lease.until > this.#o.clock.now()) {
-        // Let the refresh finish first; the machine does not take other events mid-refresh.
-        await abortable(this.#waitWhileRefreshing(existing), signal);
-        attempt--;
+      if (existing.state === 'refreshing' && existing.lease) {
+        if (this.#o.clock.now() < existing.lease.until + this.#o.clockToleranceMs) {
+          // Let the refresh finish first; the machine does not take other events mid-refresh.
+          await abortable(this.#waitWhileRefreshing(existing), signal);
+          attempt--;
+          continue;
+        }
+        // Its owner is gone: release the lease, then decide on the grant as it is.
+        await this.#writeRetrying(existing, { type: 'refresh.abandon', now: this.#o.clock.now(), leaseGraceMs: this.#o.clockToleranceMs });
         continue;
       }
       const event = decide(existing);
       if (event === null) return existing;
-      const next = applyGrantEvent(existing, event);
-      if (!next) throw new ConflictError(`event "${event.type}" does not apply to grant "${grantId}" in state "${existing.state}"`);
-      if (await this.#o.store.compareAndSet(next, existing.version)) {
-        this.#announce(existing, next, event);
-        return next;
-      }
+      const next = await this.#writeRetrying(existing, event);
+      if (next) return next;
     }
     throw new ConflictError(`grant "${grantId}" kept changing; gave up after ${MAX_CAS_ATTEMPTS} attempts`);
+  }
+
+  /**
+   * {@link #transition} for `#update`: an event that does not apply is a conflict, and a failing store
+   * is retried a few times (an authorization's new tokens must not be lost to one failed write).
+   */
+  async #writeRetrying(record: GrantRecord, event: GrantEvent): Promise<GrantRecord | undefined> {
+    const next = applyGrantEvent(record, event);
+    if (!next) throw new ConflictError(`event "${event.type}" does not apply to grant "${record.grantId}" in state "${record.state}"`);
+    for (let delay = 20; ; delay *= 2) {
+      try {
+        if (!(await this.#o.store.compareAndSet(next, record.version))) return undefined;
+        this.#announce(record, next, event);
+        return next;
+      } catch (error) {
+        if (!(error instanceof StoreError) || delay > 2_000) throw error;
+        this.#o.logger.warn({ grantId: record.grantId, err: describeError(error) }, 'tokenvault: store write failed; retrying');
+        await this.#o.clock.sleep(delay);
+      }
+    }
   }
 
   /** Emits the events a persisted change implies. Runs only after the write succeeded. */
@@ -1001,6 +1106,26 @@ export class Vault {
   #assertOpen(): void {
     if (this.#closed) throw new StoreError('the vault is closed');
   }
+
+  /** The binder for a `sessionId` given to `beginAuthorization` (none without one). */
+  #stateBinderFor(sessionId: string | undefined): SessionStateBinder | undefined {
+    if (sessionId === undefined) return undefined;
+    if (this.#o.stateBinder === undefined) throw new InvalidArgumentError('"sessionId" needs the vault option "stateKey"');
+    return this.#o.stateBinder;
+  }
+
+  /**
+   * A state begun with a `sessionId` must come back with the same one; one begun without must not
+   * claim a session. Runs before the store is read: a cross-session state costs one HMAC.
+   */
+  #checkStateSession(state: string, sessionId: string | undefined): void {
+    if (sessionId !== undefined) {
+      const binder = this.#stateBinderFor(sessionId) as SessionStateBinder;
+      if (!binder.verify(state, sessionId)) throw new StateMismatchError('the authorization callback carries a state issued for another session (or none)');
+    } else if (this.#o.stateBinder !== undefined && SessionStateBinder.isBound(state)) {
+      throw new StateMismatchError('the authorization was begun with a sessionId: pass the same { sessionId } to completeAuthorization');
+    }
+  }
 }
 
 /**
@@ -1023,18 +1148,14 @@ function meets(record: GrantRecord, need: Freshness, now: number): boolean {
   return record.accessTokenExpiresAt > Math.max(need.validUntil, now);
 }
 
-/** After a failed refresh: the old token still serves a caller who did not see it refused and needs it only valid now. */
-function usableDespiteFailure(record: GrantRecord, need: Freshness, now: number): boolean {
+/**
+ * The record's token will do for a caller who cannot have a fresher one right now: it was not just
+ * refused, and it stays valid for at least `marginMs` (headroom for clock drift and time in flight).
+ */
+function usableWithMargin(record: GrantRecord, need: Freshness, now: number, marginMs: number): boolean {
   if (record.accessToken === null) return false;
   if (need.staleAccessToken !== undefined && record.accessToken.equals(need.staleAccessToken)) return false;
-  return record.accessTokenExpiresAt === null || record.accessTokenExpiresAt > now;
-}
-
-/** During someone else's refresh: the current token, if it stays valid for at least half the skew. */
-function usableWhileRefreshing(record: GrantRecord, need: Freshness, now: number, skewMs: number): boolean {
-  if (record.accessToken === null) return false;
-  if (need.staleAccessToken !== undefined && record.accessToken.equals(need.staleAccessToken)) return false;
-  return record.accessTokenExpiresAt !== null && record.accessTokenExpiresAt > now + skewMs / 2;
+  return record.accessTokenExpiresAt === null || record.accessTokenExpiresAt > now + marginMs;
 }
 
 function toTokenVaultError(error: unknown): Error {
@@ -1048,21 +1169,6 @@ function checkGrantId(grantId: unknown): string {
     throw new InvalidArgumentError('"grantId" must be a string of 1 to 512 characters');
   }
   return grantId;
-}
-
-function callbackParams(callback: CallbackInput): URLSearchParams {
-  if (typeof callback === 'string') {
-    if (URL.canParse(callback)) return new URL(callback).searchParams;
-    return new URLSearchParams(callback.startsWith('?') ? callback.slice(1) : callback);
-  }
-  if (callback instanceof URL) return callback.searchParams;
-  if (callback instanceof URLSearchParams) return callback;
-  if (callback && typeof callback === 'object') {
-    const params = new URLSearchParams();
-    for (const [key, value] of Object.entries(callback)) if (typeof value === 'string') params.set(key, value);
-    return params;
-  }
-  throw new InvalidArgumentError('the callback must be a URL, a query string, URLSearchParams or a parameter object');
 }
 
 /** A redacted, loggable description of any error. */

@@ -113,6 +113,7 @@ export function authorizedRecord(grantId: string, minted: MintedGrant, now: numb
   const done = applyGrantEvent(begun!, {
     type: 'authorization.complete',
     now,
+    receivedAt: now,
     tokens: {
       accessToken: new Secret(minted.accessToken),
       tokenType: 'Bearer',

@@ -19,8 +19,9 @@ function check(record: GrantRecord, previous: GrantRecord, event: GrantEvent): v
     expect(['refresh.reject', 'token.reject']).toContain(event.type);
   }
   // A pending authorization lives in awaitingCode, or beside working tokens (a scope upgrade);
-  // a grant that is unauthorized or needs re-authorization has none.
-  if (record.pending !== null) expect(['awaitingCode', 'authorized', 'refreshing']).toContain(record.state);
+  // an unauthorized grant has none.
+  // (It also survives a grant's death, so a consent given meanwhile can still complete.)
+  if (record.pending !== null) expect(['awaitingCode', 'authorized', 'refreshing', 'reauthRequired']).toContain(record.state);
   if (record.state === 'awaitingCode') expect(record.pending).not.toBeNull();
   // An authorized grant always has an access token.
   if (record.state === 'authorized' || record.state === 'refreshing') expect(record.accessToken).not.toBeNull();

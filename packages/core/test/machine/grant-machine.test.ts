@@ -22,7 +22,7 @@ function run(events: GrantEvent[]): GrantRecord {
 function authorized(): GrantRecord {
   return run([
     { type: 'authorization.begin', now: T0, pending: pending(T0) },
-    { type: 'authorization.complete', now: T0 + 1000, tokens: tokens(1, T0 + 1000) },
+    { type: 'authorization.complete', now: T0 + 1000, receivedAt: T0 + 1000, tokens: tokens(1, T0 + 1000) },
   ]);
 }
 
@@ -107,8 +107,8 @@ describe('grant machine', () => {
 
   it('refuses a code completed after the deadline', () => {
     const waiting = run([{ type: 'authorization.begin', now: T0, pending: pending(T0) }]);
-    expect(applyGrantEvent(waiting, { type: 'authorization.complete', now: T0 + 180_001, tokens: tokens(1, T0) })).toBeUndefined();
-    expect(applyGrantEvent(waiting, { type: 'authorization.complete', now: T0 + 180_000, tokens: tokens(1, T0) })?.state).toBe('authorized');
+    expect(applyGrantEvent(waiting, { type: 'authorization.complete', now: T0 + 180_001, receivedAt: T0 + 180_001, tokens: tokens(1, T0) })).toBeUndefined();
+    expect(applyGrantEvent(waiting, { type: 'authorization.complete', now: T0 + 190_000, receivedAt: T0 + 180_000, tokens: tokens(1, T0) })?.state).toBe('authorized');
   });
 
   it('lets an authorized grant ask for a wider scope while its tokens keep working', () => {
@@ -138,11 +138,15 @@ describe('grant machine', () => {
         const now = (clock += 1000);
         // Also offer a time past the current lease, so a takeover is reachable.
         const late = snapshot.context.lease ? snapshot.context.lease.until : now;
-        return [...everyEvent(now, now), { type: 'refresh.start', now: late, owner: OWNER_B, leaseUntil: late + 30_000 } as GrantEvent];
+        return [
+          ...everyEvent(now, now),
+          { type: 'refresh.start', now: late, owner: OWNER_B, leaseUntil: late + 30_000 } as GrantEvent,
+          { type: 'refresh.abandon', now: late } as GrantEvent,
+        ];
       },
       serializeState: (snapshot: GrantSnapshot) =>
         JSON.stringify([snapshot.value, snapshot.context.lease?.owner ?? null, snapshot.context.pending !== null, snapshot.context.refreshToken !== null]),
-      serializeEvent: (event: GrantEvent) => `${event.type}:${'owner' in event ? event.owner : ''}`,
+      serializeEvent: (event: GrantEvent) => `${event.type}:${'owner' in event ? event.owner : ''}:${event.now}`,
     };
     const paths = getShortestPaths(grantMachine, traversal as never);
     const reached = new Set(paths.map((p) => p.state.value as GrantState));
