@@ -18,5 +18,6 @@ export * from './store/index';
 export * from './protocol/index';
 export * from './machine/index';
 export * from './vault/index';
+export * from './security/index';
 export type { ExecutorOptions, ExecutorSettings, TokenPlacement, VaultFetchOptions } from './executor/executor-options';
 export type { VaultFetchInit } from './executor/executor';

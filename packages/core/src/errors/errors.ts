@@ -26,6 +26,9 @@ export type TokenVaultErrorCode =
   | 'conflict'
   | 'store_error'
   | 'store_corrupt_record'
+  | 'decryption_failed'
+  | 'unknown_key'
+  | 'redirect_uri_mismatch'
   | 'invalid_argument';
 
 export interface TokenVaultErrorOptions {
@@ -303,6 +306,59 @@ export class CorruptRecordError extends TokenVaultError {
   }
 
   override readonly name: string = 'CorruptRecordError';
+}
+
+/**
+ * A stored secret did not decrypt: its bytes were changed, it was copied from another row or column
+ * (the location is bound as associated data), or it was written under a key of the same id but other
+ * bytes. The message names where it was stored, never what it holds. Stores report the row as a
+ * {@link CorruptRecordError}.
+ */
+export class DecryptionFailedError extends TokenVaultError {
+  /** Where the value was read: `grants/access_token/alice`. */
+  readonly location: string;
+
+  constructor(location: string, reason: string, options?: TokenVaultErrorOptions) {
+    super('decryption_failed', `the secret at ${location} could not be decrypted: ${reason}`, options);
+    this.location = location;
+  }
+
+  override readonly name: string = 'DecryptionFailedError';
+
+  override toJSON(): Record<string, unknown> {
+    return { ...super.toJSON(), location: this.location };
+  }
+}
+
+/** A stored secret names a key id that is not in the configured key ring (a key removed too early?). */
+export class UnknownKeyError extends TokenVaultError {
+  /** The key id the value names (ids are labels, not key material). */
+  readonly keyId: string;
+  readonly location: string;
+
+  constructor(keyId: string, location: string) {
+    super('unknown_key', `the secret at ${location} is encrypted under key "${keyId}", which is not configured`);
+    this.keyId = keyId;
+    this.location = location;
+  }
+
+  override readonly name: string = 'UnknownKeyError';
+
+  override toJSON(): Record<string, unknown> {
+    return { ...super.toJSON(), keyId: this.keyId, location: this.location };
+  }
+}
+
+/**
+ * The authorization callback arrived at a URL other than the redirect URI registered for the client
+ * (origin and path compared exactly). Nothing was read or written.
+ */
+export class RedirectUriMismatchError extends TokenVaultError {
+  constructor(message = 'the authorization callback did not arrive at the registered redirect URI') {
+    super('redirect_uri_mismatch', message);
+  }
+
+  override readonly name: string = 'RedirectUriMismatchError';
 }
 
 /** Another writer changed the grant so many times in a row that this operation gave up. */
