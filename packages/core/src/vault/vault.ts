@@ -363,13 +363,15 @@ export class Vault {
       }
       throw e;
     }
-    const completed = await this.#update(record.grantId, record.client, options.signal, (current) =>
-      current.pending?.stateHash === stateHash
-        ? { type: 'authorization.complete', now: this.#o.clock.now(), receivedAt: now, tokens }
-        : // The pending authorization was replaced meanwhile (a second beginAuthorization): the tokens
-          // this exchange obtained are still the newest the provider issued, so they are kept.
-          { type: 'tokens.import', now: this.#o.clock.now(), tokens: { ...tokens, scope: tokens.scope ?? pending.scope } },
-    );
+    const completed = await this.#update(record.grantId, record.client, options.signal, (current) => {
+      if (current.pending?.stateHash === stateHash) {
+        return { type: 'authorization.complete', now: this.#o.clock.now(), receivedAt: now, tokens };
+      }
+      // The pending authorization was replaced meanwhile (a second beginAuthorization). The tokens this
+      // exchange obtained are kept (the newest authorization winning when two complete out of order is
+      // an open problem: see docs/race-proofs.md, bug G′).
+      return { type: 'tokens.import', now: this.#o.clock.now(), tokens: { ...tokens, scope: tokens.scope ?? pending.scope } };
+    });
     return toGrantInfo(completed);
   }
 
@@ -700,8 +702,9 @@ export class Vault {
         continue;
       }
       // A flight started for a weaker need (joined), or a token that went stale while it was being
-      // stored (a pause): go round with a flight of our own.
-      if (!joined && round > 0 && usableWithMargin(record, need, now, this.#o.refreshSkewMs / 4)) return { record, outcome };
+      // stored (a pause): go round with a flight of our own — but a token that is comfortably valid
+      // does after a round, for the caller that joined as much as for the one that started it.
+      if (round > 0 && usableWithMargin(record, need, now, this.#o.refreshSkewMs / 4)) return { record, outcome };
     }
     if (lastFailure !== undefined) throw toTokenVaultError(lastFailure);
     throw new ConflictError(`grant "${grantId}" could not be given a usable token; try again`);
