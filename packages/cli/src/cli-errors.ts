@@ -88,6 +88,10 @@ function explainTokenVaultError(error: TokenVaultError): string {
       return `${error.message}; authorize again with a wider --scope`;
     case 'store_error':
       return `the store failed: ${error.message}`;
+    case 'store_corrupt_record':
+      return /could not be decoded \((?:UnknownKeyError|DecryptionFailedError)\)/.test(error.message)
+        ? `${error.message}; are these the keys (TOKENVAULT_KEYS, --keys-file) this database was written with? (see docs/security.md)`
+        : error.message;
     default:
       return error.message;
   }

@@ -8,6 +8,8 @@ export interface GlobalOptions {
   readonly postgres?: string;
   readonly config?: string;
   readonly debug?: boolean;
+  readonly keysFile?: string;
+  readonly insecureNoEncryption?: boolean;
 }
 
 /** What a command runs with: its streams, the global options, and a signal that fires on SIGINT/SIGTERM. */
@@ -34,7 +36,18 @@ export function createCommandContext(io: CliIo, globals: GlobalOptions, signal: 
     globals,
     signal,
     logger: globals.debug ? stderrLogger(err) : undefined,
-    config: (flags = {}) => loadConfig({ db: globals.db, postgres: globals.postgres, config: globals.config, client: flags.client }, io),
+    config: (flags = {}) =>
+      loadConfig(
+        {
+          db: globals.db,
+          postgres: globals.postgres,
+          config: globals.config,
+          client: flags.client,
+          keysFile: globals.keysFile,
+          insecureNoEncryption: globals.insecureNoEncryption,
+        },
+        io,
+      ),
     out: (line?: string) => writeLine(io.stdout, line),
     err,
   };

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import type { CliIo } from './cli-io';
 import { CliError, UsageError } from './cli-errors';
@@ -16,6 +16,8 @@ export const ENV = {
   config: 'TOKENVAULT_CONFIG',
   client: 'TOKENVAULT_CLIENT',
   clientSecret: 'TOKENVAULT_CLIENT_SECRET',
+  keys: 'TOKENVAULT_KEYS',
+  keysFile: 'TOKENVAULT_KEYS_FILE',
 } as const;
 
 /** Where a setting came from, strongest first. */
@@ -27,6 +29,10 @@ export interface ConfigFlags {
   readonly postgres?: string | undefined;
   readonly config?: string | undefined;
   readonly client?: string | undefined;
+  /** `--keys-file`: a file holding the key ring (`TOKENVAULT_KEYS` format). */
+  readonly keysFile?: string | undefined;
+  /** `--insecure-no-encryption`: store secrets unencrypted (refused together with keys). */
+  readonly insecureNoEncryption?: boolean | undefined;
 }
 
 /** Where grants and clients are kept. */
@@ -34,9 +40,19 @@ export type StoreLocation =
   | { readonly kind: 'sqlite'; readonly filename: string; readonly display: string; readonly origin: ConfigOrigin }
   | { readonly kind: 'postgres'; readonly connectionString: string; readonly display: string; readonly origin: ConfigOrigin };
 
+/**
+ * How the store's secrets are protected: a key ring (its text, and where it came from, for messages),
+ * the explicit opt-out, or nothing configured (commands that open a store then refuse).
+ */
+export type EncryptionConfig =
+  | { readonly kind: 'keys'; readonly keys: string; readonly source: string }
+  | { readonly kind: 'none' }
+  | { readonly kind: 'missing' };
+
 /** The configuration a command runs with. */
 export interface CliConfig {
   readonly store: StoreLocation;
+  readonly encryption: EncryptionConfig;
   /** The client `authorize` uses when `--client` is not given. */
   readonly client: string | undefined;
   /** The config file read, if any (absolute). */
@@ -48,9 +64,11 @@ interface ConfigFile {
   readonly db?: string;
   readonly postgresUrl?: string;
   readonly client?: string;
+  /** A file holding the key ring. Keys themselves are never accepted in the config file, which tends to be committed. */
+  readonly keysFile?: string;
 }
 
-const CONFIG_KEYS: readonly (keyof ConfigFile)[] = ['db', 'postgresUrl', 'client'];
+const CONFIG_KEYS: readonly (keyof ConfigFile)[] = ['db', 'postgresUrl', 'client', 'keysFile'];
 
 /**
  * Resolves the configuration: flags, then environment variables, then the config file, then the
@@ -99,9 +117,52 @@ export async function loadConfig(flags: ConfigFlags, io: CliIo): Promise<CliConf
   }
   return {
     store: store as StoreLocation,
+    encryption: await encryptionConfig(flags, env, file, fileDir, io),
     client: flags.client ?? env(ENV.client) ?? file.client,
     configFile,
   };
+}
+
+/**
+ * The key ring, strongest first: `--keys-file`, `TOKENVAULT_KEYS`, `TOKENVAULT_KEYS_FILE`, the config
+ * file's `keysFile`. `--insecure-no-encryption` is refused beside any of them: which one was meant?
+ */
+async function encryptionConfig(
+  flags: ConfigFlags,
+  env: (name: string) => string | undefined,
+  file: ConfigFile,
+  fileDir: string,
+  io: CliIo,
+): Promise<EncryptionConfig> {
+  const inline = env(ENV.keys);
+  const keyFile =
+    flags.keysFile !== undefined
+      ? { path: resolve(io.cwd, flags.keysFile), source: '--keys-file' }
+      : inline !== undefined
+        ? undefined
+        : env(ENV.keysFile) !== undefined
+          ? { path: resolve(io.cwd, env(ENV.keysFile) as string), source: ENV.keysFile }
+          : file.keysFile !== undefined
+            ? { path: resolve(fileDir, file.keysFile), source: 'the config file\'s "keysFile"' }
+            : undefined;
+  if (flags.insecureNoEncryption) {
+    if (keyFile !== undefined || inline !== undefined) {
+      throw new UsageError(`--insecure-no-encryption cannot be used with keys (${keyFile?.source ?? ENV.keys}): drop one`);
+    }
+    return { kind: 'none' };
+  }
+  if (keyFile === undefined) return inline === undefined ? { kind: 'missing' } : { kind: 'keys', keys: inline, source: ENV.keys };
+  let text: string;
+  try {
+    text = await readFile(keyFile.path, 'utf8');
+  } catch (cause) {
+    throw new CliError(`cannot read the key file ${displayPath(keyFile.path, io.cwd)} (${(cause as NodeJS.ErrnoException).code ?? 'unknown error'}), named by ${keyFile.source}`, { cause });
+  }
+  const mode = (await stat(keyFile.path)).mode;
+  if ((mode & 0o077) !== 0) {
+    io.stderr.write(`warning: the key file ${displayPath(keyFile.path, io.cwd)} is readable by other users (mode ${(mode & 0o777).toString(8)}); chmod 600 it\n`);
+  }
+  return { kind: 'keys', keys: text, source: `${keyFile.source} (${displayPath(keyFile.path, io.cwd)})` };
 }
 
 function defaultConfigFile(cwd: string): string | undefined {

@@ -48,12 +48,17 @@ export function buildProgram(run: ProgramRun): Command {
     .option('--postgres <url>', `PostgreSQL connection string, instead of SQLite (env ${ENV.postgresUrl})`)
     .option('--config <file>', `JSON config file (env ${ENV.config}; default ./${DEFAULT_CONFIG_FILE} when present)`)
     .option('--debug', 'on failure print the stack trace; log the vault on stderr')
+    .option('--keys-file <file>', `file holding the encryption key ring (env ${ENV.keys} holds it inline, ${ENV.keysFile} names a file)`)
+    .option('--insecure-no-encryption', 'store tokens and secrets unencrypted (refused together with keys; warns)')
     .addHelpText(
       'after',
       `
 Configuration: flags, then environment variables, then the config file, then defaults.
 The config file is JSON: {"db": "grants.db"} or {"postgresUrl": "postgres://…"}, plus "client"
 (the default --client of authorize). A relative "db" is relative to the config file.
+Encryption: tokens and secrets are stored encrypted under the key ring in ${ENV.keys}
+("id:base64key,…", the first writes, all read; make a key with "tokenvault keys generate"),
+or in a file named by --keys-file / ${ENV.keysFile} / the config file's "keysFile".
 Exit status: 0 done, 1 failed (unknown grant, denied, store unreadable…), 2 bad command line.
 ${examples([
   'tokenvault demo',
@@ -275,6 +280,62 @@ ${examples([
       action(async (ctx, id: string, options: { forgetGrants?: boolean }) => {
         const { runClientsRemove } = await import('./commands/clients');
         return runClientsRemove(ctx, id, options);
+      }),
+    );
+
+  program
+    .command('token')
+    .description("a valid access token for a grant (refreshed when due); printed only with --show-secret")
+    .requiredOption('--grant <id>', 'the grant')
+    .option('--show-secret', 'print the token itself on stdout (it is a password: keep it out of logs)')
+    .addHelpText(
+      'after',
+      `
+Without --show-secret: whether the grant has a valid token, until when, and its fingerprint.
+${examples(['tokenvault token --grant alice', 'curl -H "Authorization: Bearer $(tokenvault token --grant alice --show-secret)" https://api.mixi-platform.com/2/people/@me/@self'])}`,
+    )
+    .action(
+      action(async (ctx, options: import('./commands/token').TokenOptions) => {
+        const { runToken } = await import('./commands/token');
+        return runToken(ctx, options);
+      }),
+    );
+
+  program
+    .command('rekey')
+    .description('re-encrypt every stored secret under the active key (the first of the ring), while the store stays in use')
+    .option('--page-size <n>', 'rows per page (one short write each)', integerArg(1, 5_000), 500)
+    .option('--pause <duration>', 'pause between pages, to leave room for other traffic (e.g. 50ms)', durationArg)
+    .option('--from-plaintext', 'also read secrets stored unencrypted (a store that ran with --insecure-no-encryption)')
+    .option('--progress', 'show the progress bar even when stderr is not a terminal')
+    .option('--no-progress', 'never show the progress bar')
+    .option('--json', 'print the summary as JSON')
+    .addHelpText(
+      'after',
+      `
+Rotation: generate a key, put it FIRST in ${ENV.keys} (keep the old ones after it), give every process
+the new ring, then run rekey. Afterwards no row needs the old keys; drop them from the ring.
+A row changed by another process meanwhile is read again, never overwritten.
+Exit status: 0 when every row is under the active key, 1 when some could not be read or kept changing.
+${examples(['tokenvault keys generate --id k2', `${ENV.keys}="k2:…,k1:…" tokenvault rekey`, 'tokenvault rekey --page-size 200 --pause 50ms --json'])}`,
+    )
+    .action(
+      action(async (ctx, options: import('./commands/rekey').RekeyCommandOptions) => {
+        const { runRekey } = await import('./commands/rekey');
+        return runRekey(ctx, options);
+      }),
+    );
+
+  const keys = program.command('keys').description('encryption keys for the store');
+  keys
+    .command('generate')
+    .description('print a new random 256-bit key as id:base64url (the one thing this command prints is the key)')
+    .option('--id <id>', 'key id: 1-32 letters, digits, "_" or "-" (default: k + 8 hex digits)')
+    .addHelpText('after', examples(['tokenvault keys generate --id k2 > k2.key', `export ${ENV.keys}="$(tokenvault keys generate)"`]))
+    .action(
+      action(async (ctx, options: import('./commands/keys').KeysGenerateOptions) => {
+        const { runKeysGenerate } = await import('./commands/keys');
+        return runKeysGenerate(ctx, options);
       }),
     );
 

@@ -1,11 +1,11 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { type ClientRecord, type Clock, createVault, type GrantStore, type Logger, StoreError, type Vault } from '@tokenvault/core';
-import { postgresStore, sqliteStore } from '@tokenvault/kysely';
+import { type ClientRecord, type Clock, createVault, KeyRing, type Logger, parseEncryptionKeys, StoreError, type Vault } from '@tokenvault/core';
+import { postgresStore, type RekeyableKyselyStore, sqliteStore, type StoreEncryption } from '@tokenvault/kysely';
 import { CliError } from './cli-errors';
 import { clientConfigOf } from './client-registry';
 import type { CommandContext } from './command-context';
-import type { CliConfig, StoreLocation } from './config';
+import { type CliConfig, ENV, type EncryptionConfig, type StoreLocation } from './config';
 
 /** Options of {@link Workspace.open}. */
 export interface WorkspaceOptions {
@@ -16,6 +16,10 @@ export interface WorkspaceOptions {
   readonly create?: boolean;
   /** Where the vault logs (`--debug`). Default: silent. */
   readonly logger?: Logger;
+  /** Where the one warning about `--insecure-no-encryption` goes (a line on stderr). */
+  readonly warn?: (line: string) => void;
+  /** While moving a store off `--insecure-no-encryption` (`rekey --from-plaintext`): also read unencrypted secrets. */
+  readonly acceptUnencrypted?: boolean;
 }
 
 /** Options of {@link Workspace.vault}. */
@@ -30,26 +34,29 @@ export interface WorkspaceVaultOptions {
  * closes the store).
  */
 export class Workspace {
-  readonly store: GrantStore;
+  readonly store: RekeyableKyselyStore;
   readonly location: StoreLocation;
   readonly #logger: Logger | undefined;
   #vault: Vault | undefined;
 
-  private constructor(store: GrantStore, location: StoreLocation, logger: Logger | undefined) {
+  private constructor(store: RekeyableKyselyStore, location: StoreLocation, logger: Logger | undefined) {
     this.store = store;
     this.location = location;
     this.#logger = logger;
   }
 
   /**
-   * Opens the store at `location` and checks that it can be read (a corrupt or foreign file fails
-   * here, with one line naming it).
+   * Opens the store at `location` with `encryption` and checks that it can be read (a corrupt or
+   * foreign file, or the wrong keys, fail here, with one line naming it).
    *
    * @example
-   * const ws = await Workspace.open(config.store, { create: false });
+   * const ws = await Workspace.open(config.store, config.encryption, { create: false });
    */
-  static async open(location: StoreLocation, options: WorkspaceOptions = {}): Promise<Workspace> {
-    let store: GrantStore;
+  static async open(location: StoreLocation, encryption: EncryptionConfig, options: WorkspaceOptions = {}): Promise<Workspace> {
+    let store: RekeyableKyselyStore;
+    const warn = options.warn ?? (() => undefined);
+    const storeEncryption = storeEncryptionOf(encryption, options.acceptUnencrypted === true);
+    const logger = { warn: () => warn('warning: secrets are stored UNENCRYPTED (--insecure-no-encryption); anyone who can read the database can use them') };
     try {
       if (location.kind === 'sqlite') {
         if (!existsSync(location.filename)) {
@@ -58,9 +65,9 @@ export class Workspace {
           }
           mkdirSync(dirname(location.filename), { recursive: true, mode: 0o700 });
         }
-        store = sqliteStore({ filename: location.filename });
+        store = sqliteStore({ filename: location.filename, encryption: storeEncryption, logger });
       } else {
-        store = postgresStore({ connectionString: location.connectionString });
+        store = postgresStore({ connectionString: location.connectionString, encryption: storeEncryption, logger });
       }
     } catch (error) {
       throw storeOpenFailure(location, error);
@@ -106,6 +113,29 @@ export class Workspace {
   }
 }
 
+/** The store's `encryption` option for the CLI's configuration; a {@link CliError} saying how when there is none. */
+function storeEncryptionOf(encryption: EncryptionConfig, acceptUnencrypted: boolean): StoreEncryption {
+  if (encryption.kind === 'none') return 'none';
+  if (encryption.kind === 'missing') {
+    throw new CliError(
+      `no encryption keys: set ${ENV.keys} (make one with "tokenvault keys generate"), or ${ENV.keysFile} or --keys-file; ` +
+        '--insecure-no-encryption stores tokens unencrypted',
+    );
+  }
+  try {
+    return { keys: checkedKeys(encryption.keys), ...(acceptUnencrypted && { acceptUnencrypted: true }) };
+  } catch (error) {
+    throw new CliError(`${encryption.source}: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/** The parsed ring, checked here so that a malformed one is reported against where it came from. */
+function checkedKeys(text: string): ReturnType<typeof parseEncryptionKeys> {
+  const keys = parseEncryptionKeys(text, 'the key list');
+  void new KeyRing(keys); // validates ids and key sizes (the store does it again)
+  return keys;
+}
+
 /** One line for a store that cannot be opened, naming it (never with a password). */
 function storeOpenFailure(location: StoreLocation, error: unknown): unknown {
   if (error instanceof CliError || !(error instanceof StoreError)) return error;
@@ -133,9 +163,11 @@ export async function withWorkspace<T>(
   work: (workspace: Workspace, config: CliConfig) => Promise<T>,
 ): Promise<T> {
   const config = await ctx.config({ client: options.client });
-  const workspace = await Workspace.open(config.store, {
+  const workspace = await Workspace.open(config.store, config.encryption, {
     ...(options.create !== undefined && { create: options.create }),
     ...((options.logger ?? ctx.logger) !== undefined && { logger: (options.logger ?? ctx.logger) as Logger }),
+    ...(options.acceptUnencrypted !== undefined && { acceptUnencrypted: options.acceptUnencrypted }),
+    warn: (line) => ctx.err(line),
   });
   try {
     return await work(workspace, config);

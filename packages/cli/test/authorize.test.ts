@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { sqliteStore } from '@tokenvault/kysely';
 import { consentAs } from '@tokenvault/mixi-emulator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TEST_ENCRYPTION } from './helpers/test-keys';
 import { runCli, startCli } from './helpers/cli-process';
 import { type CliWorld, freePort, leakedSecrets, startCliWorld } from './helpers/cli-world';
 
@@ -24,7 +25,7 @@ describe('tokenvault authorize: loopback redirect, pasted redirect, and the ways
 
   /** What the vault file says, read in this process (the e2e test asks `tokenvault status` instead). */
   async function grantState(dir: string, grantId: string): Promise<string> {
-    const store = sqliteStore({ filename: join(dir, 'tokenvault.db') });
+    const store = sqliteStore({ filename: join(dir, 'tokenvault.db'), encryption: TEST_ENCRYPTION });
     try {
       return (await store.get(grantId))?.state ?? 'missing';
     } finally {

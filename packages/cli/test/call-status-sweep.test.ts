@@ -3,6 +3,7 @@ import { createVault, ReauthRequiredError } from '@tokenvault/core';
 import { sqliteStore } from '@tokenvault/kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clientConfigOf } from '../src/client-registry';
+import { TEST_ENCRYPTION } from './helpers/test-keys';
 import { runCli } from './helpers/cli-process';
 import { type CliWorld, freePort, leakedSecrets, type Service, startCliWorld } from './helpers/cli-world';
 
@@ -17,7 +18,7 @@ describe('tokenvault status, call and sweep against the emulator and a SQLite fi
 
   /** A vault in this process on `file`, for fixtures the vault API makes (a pending authorization, a dead grant). */
   async function withVault(file: string, work: (vault: ReturnType<typeof createVault>) => Promise<void>): Promise<void> {
-    const store = sqliteStore({ filename: file });
+    const store = sqliteStore({ filename: file, encryption: TEST_ENCRYPTION });
     const vault = createVault({ store, clients: (await store.listClients()).map(clientConfigOf) });
     try {
       await work(vault);

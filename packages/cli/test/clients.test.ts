@@ -2,12 +2,13 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { sqliteStore } from '@tokenvault/kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TEST_ENCRYPTION } from './helpers/test-keys';
 import { runCli } from './helpers/cli-process';
 import { type CliWorld, leakedSecrets, startCliWorld } from './helpers/cli-world';
 
 /** The client ids in a directory's vault, read in this process. */
 async function storedClients(dir: string): Promise<string[]> {
-  const store = sqliteStore({ filename: join(dir, 'tokenvault.db') });
+  const store = sqliteStore({ filename: join(dir, 'tokenvault.db'), encryption: TEST_ENCRYPTION });
   try {
     return (await store.listClients()).map((c) => c.id);
   } finally {
@@ -112,7 +113,7 @@ describe('tokenvault clients: add, list, rotate-secret, remove', () => {
     expect(removed.code, removed.stderr).toBe(0);
     expect(removed.stdout).toBe('removed client "mixi" and 2 grants\n');
     expect(await storedClients(dir)).toEqual([]);
-    const store = sqliteStore({ filename: db });
+    const store = sqliteStore({ filename: db, encryption: TEST_ENCRYPTION });
     try {
       expect(await store.count({})).toBe(0);
     } finally {

@@ -1,4 +1,4 @@
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Secret } from '@tokenvault/core';
@@ -23,6 +23,7 @@ describe('tokenvault demo', () => {
     expect(result.code, result.stderr).toBe(0);
     const out = result.stdout;
     expect(out).toMatch(/grants kept in: SQLite file \.\/\.tokenvault\/demo\.db \(recreated on every run\)/);
+    expect(out).toMatch(/encryption: {5}tokens and secrets encrypted \(AES-256-GCM\) under a key generated for this run, saved in \.\/\.tokenvault\/demo\.keys \(mode 600\)/);
     expect(out).toMatch(/POST \/dashboard\/api\/services → svc-1, unconfirmed \(「※未確認」\): credentials withheld/);
     expect(out).toMatch(/outbox: mail to demo@tokenvault\.example/);
     expect(out).toMatch(/followed the link → confirmed/);
@@ -54,8 +55,19 @@ describe('tokenvault demo', () => {
 
     const db = join(dir, '.tokenvault', 'demo.db');
     expect(statSync(db).mode & 0o777).toBe(0o600);
+    const keysFile = join(dir, '.tokenvault', 'demo.keys');
+    expect(statSync(keysFile).mode & 0o777).toBe(0o600);
+    // The key is in its file, not in the output.
+    const key = readFileSync(keysFile, 'utf8').trim();
+    expect(key).toMatch(/^demo:[A-Za-z0-9_-]{43}$/);
+    expect(out + result.stderr).not.toContain(key.slice(5));
+    // The database is encrypted: the demo's own "look again" command reads it with the key file.
+    expect(out).toMatch(/tokenvault status --db \.\/\.tokenvault\/demo\.db --keys-file \.\/\.tokenvault\/demo\.keys/);
+    const again = await runCli(['status', '--db', './.tokenvault/demo.db', '--keys-file', './.tokenvault/demo.keys'], { cwd: dir, env: { TOKENVAULT_KEYS: '' } });
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toMatch(/bob +mixi +authorized/);
     // Whatever secrets the demo left in its vault never reached its output.
-    const store = sqliteStore({ filename: db });
+    const store = sqliteStore({ filename: db, encryption: { keys: key } });
     try {
       const secrets: (Secret | null)[] = (await store.listClients()).map((c) => c.clientSecret);
       for (const id of ['alice', 'bob']) {

@@ -11,6 +11,10 @@ export { sqliteStore, type SqliteStoreOptions } from './sqlite-store';
 export { postgresStore, type PostgresStoreOptions } from './postgres-store';
 export { createTokenVaultMigrator, migrateToLatest, tokenVaultMigrations, type MigrationOptions } from './migrations';
 export type { SecretCodec, SecretLocation } from './secret-codec';
+// security: encryption at rest and rekey
+export { RekeyableKyselyStore } from './rekeyable-kysely-store';
+export { MAX_LISTED_UNREADABLE, rekeyTables, type RekeyOptions, type RekeyProgress, type RekeySummary, type RekeyTableSummary, type RekeyTarget } from './kysely-rekey';
+export { resolveStoreEncryption, type EncryptionContext, type StoreEncryption, type StoreWarningLogger } from './store-encryption';
 export type { StoreRetryOptions } from './store-retry';
 export { DriverError } from './driver-errors';
 export { DEFAULT_TABLE_PREFIX, tableNames, type StoreDialect, type TableNames } from './table-names';

@@ -1,7 +1,9 @@
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { InvalidArgumentError, type Clock } from '@tokenvault/core';
-import { KyselyGrantStore } from './kysely-grant-store';
+// security: encryption at rest and rekey
+import { RekeyableKyselyStore } from './rekeyable-kysely-store';
+import { resolveStoreEncryption, type StoreEncryption, type StoreWarningLogger } from './store-encryption';
 import type { SecretCodec } from './secret-codec';
 import type { StoreRetryOptions } from './store-retry';
 
@@ -10,8 +12,16 @@ interface PostgresStoreCommonOptions {
   readonly schema?: string;
   /** Prefix of tokenvault's tables. Default `tokenvault_`. */
   readonly tablePrefix?: string;
-  /** Encodes every secret column. Default: stored as they are. */
+  /**
+   * How secrets are protected at rest: `{ keys }` (AES-256-GCM under a key ring, e.g. `{ keys:
+   * process.env.TOKENVAULT_KEYS }`), `{ codec }`, or `'none'` (logged as a warning). Required. See
+   * {@link StoreEncryption}.
+   */
+  readonly encryption?: StoreEncryption;
+  /** Lower-level form of `encryption: { codec }`. Give one or the other. */
   readonly codec?: SecretCodec;
+  /** Where the warning for `encryption: 'none'` goes. Default: `console.warn`. */
+  readonly logger?: StoreWarningLogger;
   /** Bounds of the retries on serialization failures and dropped connections. Default: 5 attempts. */
   readonly retry?: StoreRetryOptions;
   /** Time for retry backoff. Default: the system clock. */
@@ -50,9 +60,11 @@ export type PostgresStoreOptions = PostgresStoreCommonOptions &
  * already made (the connection died after the commit) reports success.
  *
  * @example
- * const store = postgresStore({ connectionString: process.env.DATABASE_URL!, schema: 'tokenvault' });
+ * const store = postgresStore({ connectionString: process.env.DATABASE_URL!, schema: 'tokenvault', encryption: { keys: process.env.TOKENVAULT_KEYS } });
  */
-export function postgresStore(options: PostgresStoreOptions): KyselyGrantStore {
+export function postgresStore(options: PostgresStoreOptions): RekeyableKyselyStore {
+  // security: refuse to keep secrets without keys (or an explicit 'none'), before any connection.
+  const codec = resolveStoreEncryption({ factory: 'postgresStore', persistent: true, encryption: options.encryption, codec: options.codec, logger: options.logger });
   let pool: pg.Pool;
   let owned: boolean;
   if (options.pool !== undefined) {
@@ -70,14 +82,14 @@ export function postgresStore(options: PostgresStoreOptions): KyselyGrantStore {
     throw new InvalidArgumentError('postgresStore needs "connectionString" or "pool"');
   }
   const db = new Kysely<any>({ dialect: new PostgresDialect({ pool }) });
-  return new KyselyGrantStore({
+  return new RekeyableKyselyStore({
     db,
     dialect: 'postgres',
     migrate: true,
     destroyOnClose: owned,
     ...(options.schema === undefined ? {} : { schema: options.schema }),
     ...(options.tablePrefix === undefined ? {} : { tablePrefix: options.tablePrefix }),
-    ...(options.codec === undefined ? {} : { codec: options.codec }),
+    ...(codec === undefined ? {} : { codec }),
     ...(options.retry === undefined ? {} : { retry: options.retry }),
     ...(options.clock === undefined ? {} : { clock: options.clock }),
     ...(options.random === undefined ? {} : { random: options.random }),

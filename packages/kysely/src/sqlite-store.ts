@@ -3,7 +3,9 @@ import Database from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import { InvalidArgumentError, type Clock } from '@tokenvault/core';
 import { classifySqliteError, toStoreError } from './driver-errors';
-import { KyselyGrantStore } from './kysely-grant-store';
+// security: encryption at rest and rekey
+import { RekeyableKyselyStore } from './rekeyable-kysely-store';
+import { resolveStoreEncryption, type StoreEncryption, type StoreWarningLogger } from './store-encryption';
 import type { SecretCodec } from './secret-codec';
 import type { StoreRetryOptions } from './store-retry';
 
@@ -29,8 +31,16 @@ export interface SqliteStoreOptions {
   readonly fileMode?: number;
   /** Prefix of tokenvault's tables. Default `tokenvault_`. */
   readonly tablePrefix?: string;
-  /** Encodes every secret column. Default: stored as they are (protect the file instead). */
+  /**
+   * How secrets are protected at rest: `{ keys }` (AES-256-GCM under a key ring, e.g. `{ keys:
+   * process.env.TOKENVAULT_KEYS }`), `{ codec }`, or `'none'` (logged as a warning). Required for a
+   * file; `:memory:` needs none. See {@link StoreEncryption}.
+   */
+  readonly encryption?: StoreEncryption;
+  /** Lower-level form of `encryption: { codec }`. Give one or the other. */
   readonly codec?: SecretCodec;
+  /** Where the warning for `encryption: 'none'` goes. Default: `console.warn`. */
+  readonly logger?: StoreWarningLogger;
   /** Bounds of the retries on SQLITE_BUSY / SQLITE_LOCKED. Default: up to 10 s. */
   readonly retry?: StoreRetryOptions;
   /** Time for retry backoff. Default: the system clock. */
@@ -48,10 +58,10 @@ export interface SqliteStoreOptions {
  * Kysely. Throws a `StoreError` when the file cannot be opened.
  *
  * @example
- * const store = sqliteStore({ filename: 'tokenvault.db' });
+ * const store = sqliteStore({ filename: 'tokenvault.db', encryption: { keys: process.env.TOKENVAULT_KEYS } });
  * const vault = createVault({ store, clients: [...] });
  */
-export function sqliteStore(options: SqliteStoreOptions): KyselyGrantStore {
+export function sqliteStore(options: SqliteStoreOptions): RekeyableKyselyStore {
   const { filename } = options;
   if (typeof filename !== 'string' || filename === '') throw new InvalidArgumentError('"filename" must be a path or ":memory:"');
   const busyTimeoutMs = options.busyTimeoutMs ?? 200;
@@ -60,6 +70,8 @@ export function sqliteStore(options: SqliteStoreOptions): KyselyGrantStore {
   if (synchronous !== 'full' && synchronous !== 'normal') throw new InvalidArgumentError('"synchronous" must be "full" or "normal"');
 
   const inMemory = filename === ':memory:';
+  // security: refuse a file without keys (or an explicit 'none') before anything is created.
+  const codec = resolveStoreEncryption({ factory: 'sqliteStore', persistent: !inMemory, encryption: options.encryption, codec: options.codec, logger: options.logger });
   if (!inMemory) createPrivateFile(filename, options.fileMode ?? 0o600);
   let handle: Database.Database;
   try {
@@ -76,14 +88,14 @@ export function sqliteStore(options: SqliteStoreOptions): KyselyGrantStore {
     throw toStoreError('configuring the SQLite database', e);
   }
   const db = new Kysely<any>({ dialect: new SqliteDialect({ database: handle }) });
-  return new KyselyGrantStore({
+  return new RekeyableKyselyStore({
     db,
     dialect: 'sqlite',
     migrate: true,
     destroyOnClose: true,
     sqliteDatabase: handle,
     ...(options.tablePrefix === undefined ? {} : { tablePrefix: options.tablePrefix }),
-    ...(options.codec === undefined ? {} : { codec: options.codec }),
+    ...(codec === undefined ? {} : { codec }),
     ...(options.retry === undefined ? {} : { retry: options.retry }),
     ...(options.clock === undefined ? {} : { clock: options.clock }),
     ...(options.random === undefined ? {} : { random: options.random }),

@@ -6,6 +6,7 @@ import { Secret } from '@tokenvault/core';
 import { makeGrantRecord, nextGrantRecord, toPlainGrant } from '@tokenvault/store-conformance';
 import { kyselyStore, migrateToLatest, postgresStore } from '../src/index';
 import { describePostgres, dropSchema, POSTGRES_URL, postgresHarness, randomSchema, withClient } from './support/postgres-harness';
+import { UNENCRYPTED } from './support/unencrypted';
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -58,7 +59,7 @@ describePostgres('postgresStore', () => {
   it('survives its connections being terminated: the next calls reconnect and succeed', async () => {
     const schema = randomSchema();
     const appName = `tv_${schema}`;
-    const store = postgresStore({ connectionString: `${POSTGRES_URL}?application_name=${appName}`, schema, maxConnections: 4 });
+    const store = postgresStore({ connectionString: `${POSTGRES_URL}?application_name=${appName}`, schema, maxConnections: 4, ...UNENCRYPTED });
     cleanups.push(() => dropSchema(schema), () => store.close());
     const record = makeGrantRecord();
     await store.create(record);
@@ -112,7 +113,7 @@ describePostgres('postgresStore', () => {
     const pool = new pg.Pool({ connectionString: POSTGRES_URL, max: 2 });
     pool.on('error', () => undefined);
     cleanups.push(() => dropSchema(schema), () => pool.end());
-    const store = postgresStore({ pool, schema });
+    const store = postgresStore({ pool, schema, ...UNENCRYPTED });
     await store.create(makeGrantRecord());
     await store.close();
     await expect(pool.query('select 1 as one')).resolves.toMatchObject({ rows: [{ one: 1 }] });

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sqliteStore } from '../src/index';
 import { tempDir } from './support/sqlite-harness';
+import { UNENCRYPTED } from './support/unencrypted';
 
 const PROCESSES = 4;
 const ROUNDS = 150;
@@ -58,7 +59,7 @@ describe('sqliteStore across processes', () => {
     // Exactly one winner per (grant, version): a duplicate would be two writers both told "you won".
     expect(new Set(wins).size).toBe(wins.length);
     expect(wins.length + reports.reduce((n, r) => n + r.lost, 0)).toBe(PROCESSES * ROUNDS);
-    const check = sqliteStore({ filename });
+    const check = sqliteStore({ filename, ...UNENCRYPTED });
     for (let i = 0; i < GRANTS; i++) {
       const grantId = `shared-${i}`;
       const record = await check.get(grantId);

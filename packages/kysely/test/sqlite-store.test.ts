@@ -9,6 +9,7 @@ import { BASE_TIME, describeGrantStoreConformance, makeGrantRecord, nextGrantRec
 import { createTokenVaultMigrator, kyselyStore, migrateToLatest, sqliteStore, tableNames, type KyselyGrantStore } from '../src/index';
 import { CORRUPT_SCOPE, rawRowToPlain } from './support/raw-grant-row';
 import { sqliteFileHarness, tempDir } from './support/sqlite-harness';
+import { UNENCRYPTED } from './support/unencrypted';
 
 /** Everything a test opened, closed after it whatever happened. */
 const opened: Array<() => Promise<unknown> | unknown> = [];
@@ -20,7 +21,7 @@ async function fileStore(options: Parameters<typeof sqliteStore>[0] extends infe
   const { dir, remove } = await tempDir();
   opened.push(remove);
   const filename = join(dir, 'grants.db');
-  const store = sqliteStore({ filename, ...options });
+  const store = sqliteStore({ filename, ...UNENCRYPTED, ...options });
   opened.push(() => store.close());
   await store.ready();
   return { store, filename, dir };
@@ -58,7 +59,7 @@ describe('sqliteStore: the file', () => {
   it('refuses bad options as InvalidArgumentErrors and a bad path as a StoreError', async () => {
     expect(() => sqliteStore({ filename: '' })).toThrow(expect.objectContaining({ code: 'invalid_argument' }));
     expect(() => sqliteStore({ filename: ':memory:', synchronous: 'off' as never })).toThrow(expect.objectContaining({ code: 'invalid_argument' }));
-    expect(() => sqliteStore({ filename: '/nonexistent-dir/x/grants.db' })).toThrow(expect.objectContaining({ code: 'store_error' }));
+    expect(() => sqliteStore({ filename: '/nonexistent-dir/x/grants.db', ...UNENCRYPTED })).toThrow(expect.objectContaining({ code: 'store_error' }));
   });
 
   it('keeps each :memory: store private', async () => {
@@ -116,7 +117,7 @@ describe('sqliteStore: schema and migrations', () => {
     const { store, filename } = await fileStore();
     const record = makeGrantRecord();
     await store.create(record);
-    const again = sqliteStore({ filename });
+    const again = sqliteStore({ filename, ...UNENCRYPTED });
     opened.push(() => again.close());
     expect(toPlainGrant(await again.get(record.grantId))).toEqual(toPlainGrant(record));
     await migrateToLatest(again.db, { dialect: 'sqlite' });
@@ -126,7 +127,7 @@ describe('sqliteStore: schema and migrations', () => {
 
   it('keeps two table prefixes in one file apart', async () => {
     const { store, filename } = await fileStore();
-    const other = sqliteStore({ filename, tablePrefix: 'tenant2_' });
+    const other = sqliteStore({ filename, tablePrefix: 'tenant2_', ...UNENCRYPTED });
     opened.push(() => other.close());
     const record = makeGrantRecord();
     await store.create(record);
@@ -293,7 +294,7 @@ describe('sqliteStore: createMany', () => {
 
   it('refuses an invalid record before writing anything', async () => {
     const { store } = await fileStore();
-    await expect(store.createMany([makeGrantRecord(), makeGrantRecord({ version: 2 })])).rejects.toMatchObject({ code: 'invalid_argument' });
+    await expect(store.createMany([makeGrantRecord(), makeGrantRecord({ version: 0 })])).rejects.toMatchObject({ code: 'invalid_argument' });
     expect(await store.count({})).toBe(0);
     await expect(store.createMany([], { chunkSize: 0 })).rejects.toMatchObject({ code: 'invalid_argument' });
   });
@@ -326,7 +327,7 @@ describe('migrations', () => {
     const { dir, remove } = await tempDir();
     opened.push(remove);
     const filename = join(dir, 'race.db');
-    const stores = Array.from({ length: 4 }, () => sqliteStore({ filename, busyTimeoutMs: 5 }));
+    const stores = Array.from({ length: 4 }, () => sqliteStore({ filename, busyTimeoutMs: 5, ...UNENCRYPTED }));
     opened.push(...stores.map((s) => () => s.close()));
     await Promise.all(stores.map((s) => s.ready()));
     const record = makeGrantRecord();

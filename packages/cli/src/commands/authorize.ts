@@ -104,12 +104,14 @@ async function viaLoopback(vault: Vault, receiver: RedirectReceiver, state: stri
 
 /**
  * Reads the redirected URL the user pastes (the desktop page's address, its query string, or the bare
- * code it shows) and checks it belongs to this authorization.
+ * code it shows) and checks it belongs to this authorization. A whole address is handed on as it is,
+ * so that the vault also checks it is the client's redirect URL.
  */
-async function pastedCallback(ctx: CommandContext, state: string, signal: AbortSignal): Promise<URLSearchParams> {
+async function pastedCallback(ctx: CommandContext, state: string, signal: AbortSignal): Promise<URLSearchParams | string> {
   const text = await readLine(ctx.io.stdin, signal);
   let params: URLSearchParams;
-  if (URL.canParse(text)) params = new URL(text).searchParams;
+  const address = URL.canParse(text) ? text : undefined;
+  if (address !== undefined) params = new URL(address).searchParams;
   else if (text.includes('=')) params = new URLSearchParams(text.replace(/^\?/, ''));
   // A bare code, as mixi's desktop page shows it: it belongs to the authorization just begun.
   else params = new URLSearchParams({ code: text, state });
@@ -117,7 +119,7 @@ async function pastedCallback(ctx: CommandContext, state: string, signal: AbortS
   if (pastedState === null) throw new CliError('the pasted address carries no state; paste the whole address of the page the browser landed on');
   if (!safeEqual(pastedState, state)) throw new CliError('the pasted address belongs to another authorization (its state differs)');
   if (!params.has('code') && !params.has('error')) throw new CliError('the pasted address carries neither a code nor an error');
-  return params;
+  return address ?? params;
 }
 
 /** The first non-blank line of `input`; rejects at end of input or when `signal` aborts. */

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { readBodyLimited } from '@tokenvault/core';
 import { CliError, EXIT_FAILURE, EXIT_OK, UsageError } from '../cli-errors';
 import type { CommandContext } from '../command-context';
 import { formatDuration } from '../duration';
@@ -15,6 +16,8 @@ export interface CallOptions {
 }
 
 const DEFAULT_TIMEOUT_MS = 30_000;
+/** Largest API answer `call` reads: far above any Graph API answer, far below what could hurt. */
+const MAX_ANSWER_BYTES = 16 * 1024 * 1024;
 
 /**
  * `tokenvault call --grant <id> <method> <url>`: one API call through `vault.fetch`, which attaches the
@@ -47,7 +50,8 @@ export async function runCall(ctx: CommandContext, method: string, url: string, 
       throw error;
     }
     ctx.err(`HTTP ${response.status} ${response.statusText}`.trimEnd());
-    const text = await response.text();
+    // The answer is read within a size limit and the same time budget as the call.
+    const text = await readBodyLimited(response, MAX_ANSWER_BYTES, AbortSignal.any([ctx.signal, AbortSignal.timeout(timeoutMs)]));
     if (text !== '') ctx.out(prettyJson(text) ?? text);
     return response.status < 400 ? EXIT_OK : EXIT_FAILURE;
   });

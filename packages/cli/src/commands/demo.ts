@@ -1,7 +1,7 @@
-import { rmSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { type Clock, isTokenVaultError, Secret, systemClock, type Vault } from '@tokenvault/core';
+import { type Clock, formatEncryptionKey, generateEncryptionKey, isTokenVaultError, Secret, systemClock, type Vault } from '@tokenvault/core';
 import { consentAs, createMixiEmulator, type MixiEmulator, mixiEndpoints } from '@tokenvault/mixi-emulator';
 import { CliError, EXIT_FAILURE, EXIT_OK } from '../cli-errors';
 import { registerClient, replaceClientSecret } from '../client-registry';
@@ -15,6 +15,8 @@ import { Workspace } from '../workspace';
 
 /** Where the demo keeps its grants, relative to the working directory; recreated on every run. */
 export const DEMO_DB_FILE = '.tokenvault/demo.db';
+/** The key the demo generates for its run (mode 0600), so `tokenvault status` can read the grants afterwards. */
+export const DEMO_KEYS_FILE = '.tokenvault/demo.keys';
 
 const CLIENT = 'mixi';
 const USERS = ['alice', 'bob'] as const;
@@ -47,13 +49,24 @@ export async function runDemo(ctx: CommandContext): Promise<number> {
   const filename = resolve(ctx.io.cwd, DEMO_DB_FILE);
   for (const suffix of ['', '-wal', '-shm']) rmSync(`${filename}${suffix}`, { force: true });
   const location: StoreLocation = { kind: 'sqlite', filename, display: displayPath(filename, ctx.io.cwd), origin: 'default' };
+  // The demo encrypts like any vault, with a key of its own, kept beside its database for later looks.
+  const keysFile = resolve(ctx.io.cwd, DEMO_KEYS_FILE);
+  mkdirSync(dirname(keysFile), { recursive: true, mode: 0o700 });
+  rmSync(keysFile, { force: true });
+  const keys = formatEncryptionKey(generateEncryptionKey({ id: 'demo' }));
+  writeFileSync(keysFile, `${keys}\n`, { mode: 0o600, flag: 'wx' });
+  const keysDisplay = displayPath(keysFile, ctx.io.cwd);
 
   const emulator = createMixiEmulator({ autoCreateUsers: true });
   const running = await emulator.listen({ port: 0, host: '127.0.0.1' });
   let workspace: Workspace | undefined;
   try {
-    workspace = await Workspace.open(location, { create: true, ...(ctx.logger !== undefined && { logger: ctx.logger }) });
-    return await new DemoRun(ctx, emulator, running.url, workspace, started).run();
+    workspace = await Workspace.open(
+      location,
+      { kind: 'keys', keys, source: keysDisplay },
+      { create: true, ...(ctx.logger !== undefined && { logger: ctx.logger }) },
+    );
+    return await new DemoRun(ctx, emulator, running.url, workspace, started, keysDisplay).run();
   } finally {
     await workspace?.close();
     await running.close();
@@ -72,9 +85,10 @@ class DemoRun {
   readonly #checks: Check[] = [];
   /** The emulator's grant id behind each of our grants (to read its refresh counter). */
   readonly #emulatorGrant = new Map<string, string>();
+  readonly #keysFile: string;
   #serviceId = '';
 
-  constructor(ctx: CommandContext, emulator: MixiEmulator, baseUrl: string, workspace: Workspace, started: number) {
+  constructor(ctx: CommandContext, emulator: MixiEmulator, baseUrl: string, workspace: Workspace, started: number, keysFile: string) {
     this.#ctx = ctx;
     this.#emulator = emulator;
     this.#baseUrl = baseUrl;
@@ -82,6 +96,7 @@ class DemoRun {
     this.#dashboard = new DashboardApi(baseUrl);
     this.#started = started;
     this.#clockStart = emulator.clock.now();
+    this.#keysFile = keysFile;
   }
 
   async run(): Promise<number> {
@@ -89,6 +104,7 @@ class DemoRun {
     out('tokenvault demo: the grant lifecycle against an in-process mixi emulator (loopback only, no network)');
     out(`  mixi emulator:  ${this.#baseUrl} (dashboard ${this.#baseUrl}/dashboard)`);
     out(`  grants kept in: SQLite file ${this.#workspace.location.display} (recreated on every run)`);
+    out(`  encryption:     tokens and secrets encrypted (AES-256-GCM) under a key generated for this run, saved in ${this.#keysFile} (mode 600)`);
 
     await this.#registerService();
     const vault = await this.#workspace.vault({ clock: this.#sharedClock() });
@@ -283,7 +299,10 @@ class DemoRun {
         `refresh_token ${counters.tokenRequests.refresh_token}, server_state ${counters.tokenRequests.server_state}), ` +
         `refreshes ${counters.refreshes.total}, API calls ${counters.apiCalls.total}, consents allowed ${counters.authorizations.allowed}`,
     );
-    this.#note(`grants and client kept in ${this.#workspace.location.display}; look again with: tokenvault status --db ${this.#workspace.location.display}`);
+    this.#note(
+      `grants and client kept in ${this.#workspace.location.display}, encrypted; look again with: ` +
+        `tokenvault status --db ${this.#workspace.location.display} --keys-file ${this.#keysFile}`,
+    );
     this.#note(
       `finished in ${formatSeconds(performance.now() - this.#started)} (meanwhile the mixi clock moved ${formatDuration(this.#emulator.clock.now() - this.#clockStart)})` +
         (failed.length === 0 ? '; every check passed' : `; ${failed.length} check${failed.length === 1 ? '' : 's'} FAILED`),

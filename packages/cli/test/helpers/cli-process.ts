@@ -5,6 +5,7 @@
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { TEST_KEYS } from './test-keys';
 
 export const CLI_BIN = fileURLToPath(new URL('../../src/bin.ts', import.meta.url));
 // Resolved here: a subprocess whose cwd is a temp dir could not find `tsx` by name.
@@ -19,7 +20,10 @@ export interface CliResult {
 
 export interface CliRunOptions {
   readonly cwd: string;
-  /** Added to a clean environment (no TOKENVAULT_* variables inherited). */
+  /**
+   * Added to a clean environment (no TOKENVAULT_* variables inherited, but TOKENVAULT_KEYS set to the
+   * tests' key ring unless given here; `{ TOKENVAULT_KEYS: '' }` runs without keys).
+   */
   readonly env?: Readonly<Record<string, string>>;
   /** Written to stdin, which is then closed. Default: stdin closed at once. */
   readonly input?: string;
@@ -41,7 +45,7 @@ export interface RunningCli {
 function cleanEnv(extra: Readonly<Record<string, string>> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('TOKENVAULT_')) env[key] = value;
-  return { ...env, ...extra };
+  return { ...env, TOKENVAULT_KEYS: TEST_KEYS, ...extra };
 }
 
 /** Starts the CLI; see {@link runCli} for a run to completion. */

@@ -12,6 +12,7 @@ import { createVault, type GrantStore, Secret } from '@tokenvault/core';
 import { sqliteStore } from '@tokenvault/kysely';
 import { createMixiEmulator, type MixiEmulator, type MixiEmulatorOptions, mixiEndpoints, type RunningEmulator } from '@tokenvault/mixi-emulator';
 import { clientConfigOf, registerClient } from '../../src/client-registry';
+import { TEST_ENCRYPTION } from './test-keys';
 
 export const DESKTOP_REDIRECT = 'https://mixi.jp/connect_authorize_success.html';
 
@@ -54,7 +55,7 @@ export async function startCliWorld(options: MixiEmulatorOptions = {}): Promise<
   const dirs: string[] = [];
   const secrets: string[] = [];
   const withStore = async <T>(db: string, work: (store: GrantStore) => Promise<T>): Promise<T> => {
-    const store = sqliteStore({ filename: db });
+    const store = sqliteStore({ filename: db, encryption: TEST_ENCRYPTION });
     try {
       return await work(store);
     } finally {

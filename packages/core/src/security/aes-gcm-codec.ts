@@ -3,7 +3,7 @@ import { inspect } from 'node:util';
 import { DecryptionFailedError, InvalidArgumentError, UnknownKeyError } from '../errors/errors';
 import { type EncryptionKey, KeyRing, parseEncryptionKeys, ENCRYPTION_KEYS_ENV } from './key-ring';
 import { formatSecretLocation, type SecretCodec, type SecretLocation } from './secret-codec';
-import { XAES_NONCE_BYTES, XAES_TAG_BYTES } from './xaes-256-gcm';
+import { type Xaes256Gcm, XAES_NONCE_BYTES, XAES_TAG_BYTES } from './xaes-256-gcm';
 
 /** The format tag every encrypted value starts with. A new format would be `tv2`, read beside this one. */
 export const ENCRYPTED_PREFIX = 'tv1.';
@@ -53,6 +53,7 @@ export function aesGcmCodec(options: AesGcmCodecOptions): AesGcmCodec {
 /** The {@link SecretCodec} {@link aesGcmCodec} makes. */
 export class AesGcmCodec implements SecretCodec {
   readonly #ring: KeyRing;
+  readonly #active: Xaes256Gcm;
   readonly #acceptUnencrypted: boolean;
   readonly #activePrefix: string;
   readonly #fill: (buffer: Uint8Array) => void;
@@ -63,6 +64,7 @@ export class AesGcmCodec implements SecretCodec {
     if (options === null || typeof options !== 'object') throw new InvalidArgumentError('aesGcmCodec needs an options object');
     const keys = typeof options.keys === 'string' ? parseEncryptionKeys(options.keys, ENCRYPTION_KEYS_ENV) : (options.keys ?? []);
     this.#ring = new KeyRing(keys, options.activeKeyId);
+    this.#active = this.#ring.cipher(this.#ring.activeKeyId) as Xaes256Gcm;
     this.#acceptUnencrypted = options.acceptUnencrypted === true;
     this.#activePrefix = `${ENCRYPTED_PREFIX}${this.#ring.activeKeyId}.`;
     this.#fill = options.randomFill ?? ((buffer) => randomFillSync(buffer));
@@ -80,11 +82,10 @@ export class AesGcmCodec implements SecretCodec {
 
   encode(plain: string, at: SecretLocation): string {
     if (typeof plain !== 'string' || LONE_SURROGATE.test(plain)) throw new InvalidArgumentError('a secret must be well-formed text');
-    const keyId = this.#ring.activeKeyId;
     const nonce = this.#nonce();
     const header = this.#activePrefix;
-    const sealed = (this.#ring.cipher(keyId) as NonNullable<ReturnType<KeyRing['cipher']>>).seal(nonce, Buffer.from(plain, 'utf8'), associatedData(header, at));
-    return `${header}${Buffer.from(nonce).toString('base64url')}.${sealed.toString('base64url')}`;
+    const sealed = this.#active.seal(nonce, Buffer.from(plain, 'utf8'), associatedData(header, at));
+    return `${header}${nonce.toString('base64url')}.${sealed.toString('base64url')}`;
   }
 
   decode(stored: string, at: SecretLocation): string {
@@ -142,7 +143,7 @@ export class AesGcmCodec implements SecretCodec {
   }
 
   /** 24 random bytes, from a pool refilled 256 nonces at a time (one system call per refill). */
-  #nonce(): Uint8Array {
+  #nonce(): Buffer {
     if (this.#poolOffset + XAES_NONCE_BYTES > POOL_BYTES) {
       this.#fill(this.#pool);
       this.#poolOffset = 0;

@@ -701,10 +701,11 @@ export class Vault {
         if (!joined) break;
         continue;
       }
-      // A flight started for a weaker need (joined), or a token that went stale while it was being
-      // stored (a pause): go round with a flight of our own — but a token that is comfortably valid
-      // does after a round, for the caller that joined as much as for the one that started it.
-      if (round > 0 && usableWithMargin(record, need, now, this.#o.refreshSkewMs / 4)) return { record, outcome };
+      // Short of the full need, a comfortably valid token will do (a provider whose tokens live less
+      // than the need asks for, a flight another caller started): only a caller that needs a token
+      // other than the one found — it expired while being stored, an API refused it, or a forced
+      // refresh joined a flight that did not refresh — goes round with a flight of its own.
+      if (usableWithMargin(record, need, now, this.#o.refreshSkewMs / 4) && (!joined || !need.force)) return { record, outcome };
     }
     if (lastFailure !== undefined) throw toTokenVaultError(lastFailure);
     throw new ConflictError(`grant "${grantId}" could not be given a usable token; try again`);

@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { describe } from 'vitest';
 import type { StoreHarness } from '@tokenvault/store-conformance';
-import { postgresStore, type KyselyGrantStore } from '../../src/index';
+import { postgresStore, type KyselyGrantStore, type StoreEncryption } from '../../src/index';
+import { UNENCRYPTED } from './unencrypted';
 import { CORRUPT_SCOPE, rawRowToPlain } from './raw-grant-row';
 
 /** Where the PostgreSQL tests connect: `.ci/run` sets it to the local server. */
@@ -52,9 +53,9 @@ export async function dropSchema(schema: string): Promise<void> {
 }
 
 /** A harness on a fresh schema of the test database. */
-export async function postgresHarness(): Promise<StoreHarness & { store: KyselyGrantStore; schema: string }> {
+export async function postgresHarness(options: { encryption?: StoreEncryption } = {}): Promise<StoreHarness & { store: KyselyGrantStore; schema: string }> {
   const schema = randomSchema();
-  const store = postgresStore({ connectionString: POSTGRES_URL as string, schema, maxConnections: 8 });
+  const store = postgresStore({ connectionString: POSTGRES_URL as string, schema, maxConnections: 8, ...UNENCRYPTED, ...options });
   await store.ready();
   const table = `"${schema}".tokenvault_grants`;
   return {

@@ -5,6 +5,7 @@ import Database from 'better-sqlite3';
 import type { StoreHarness } from '@tokenvault/store-conformance';
 import { sqliteStore, type KyselyGrantStore, type SqliteStoreOptions } from '../../src/index';
 import { CORRUPT_SCOPE, rawRowToPlain } from './raw-grant-row';
+import { UNENCRYPTED } from './unencrypted';
 
 /** A fresh directory for one test's database files; removed by the returned function. */
 export async function tempDir(): Promise<{ dir: string; remove: () => Promise<void> }> {
@@ -19,7 +20,7 @@ export async function tempDir(): Promise<{ dir: string; remove: () => Promise<vo
 export async function sqliteFileHarness(options: Partial<SqliteStoreOptions> = {}): Promise<StoreHarness & { store: KyselyGrantStore; filename: string }> {
   const { dir, remove } = await tempDir();
   const filename = join(dir, 'grants.db');
-  const store = sqliteStore({ filename, ...options });
+  const store = sqliteStore({ filename, ...UNENCRYPTED, ...options });
   await store.ready();
   const withOracle = <T>(use: (db: Database.Database) => T): T => {
     const db = new Database(filename, { readonly: true });
