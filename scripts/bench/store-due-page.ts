@@ -11,9 +11,10 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { sqliteStore } from '@tokenvault/kysely';
 import { median, percentile, table, verdict } from './lib/measure';
 import { seedGrants } from './lib/seed-grants';
+import { openStore } from './lib/store-spec';
+import { tsNodeArgs } from './lib/ts-process';
 
 const PAGE = 1_000;
 const FAR_FUTURE = Number.MAX_SAFE_INTEGER;
@@ -49,7 +50,7 @@ function startTimer(): () => { wall: number; cpu: number } {
 
 /** Child mode: walk every due page of the file, `PAGE` at a time, and report times and memory. */
 async function sweep(filename: string): Promise<SweepReport> {
-  const store = sqliteStore({ filename });
+  const store = openStore({ kind: 'sqlite', filename, keys: null });
   await store.ready();
   const mb = (bytes: number) => bytes / 1024 / 1024;
   const startRssMb = mb(process.memoryUsage.rss());
@@ -81,7 +82,7 @@ if (option('--sweep') !== undefined) {
   const reuse = flag('--keep') && existsSync(filename);
   if (!reuse) for (const suffix of ['', '-wal', '-shm']) await rm(filename + suffix, { force: true });
 
-  const store = sqliteStore({ filename });
+  const store = openStore({ kind: 'sqlite', filename, keys: null });
   let seedLine = `reused ${filename}`;
   if (!reuse) {
     const seeded = await seedGrants(store, grants, { now: Date.now() });
@@ -114,7 +115,7 @@ if (option('--sweep') !== undefined) {
 
   const child = spawnSync(
     process.execPath,
-    ['--conditions=@tokenvault/source', '--import', 'tsx', fileURLToPath(import.meta.url), '--sweep', filename],
+    [...tsNodeArgs(), fileURLToPath(import.meta.url), '--sweep', filename],
     { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
   );
   if (child.status !== 0) {

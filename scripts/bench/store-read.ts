@@ -7,14 +7,15 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { memoryStore } from '@tokenvault/core';
-import { sqliteStore } from '@tokenvault/kysely';
 import { compareThroughput, table, verdict } from './lib/measure';
 import { seedGrantId, seedGrants } from './lib/seed-grants';
+import { openStore } from './lib/store-spec';
 
 const GRANTS = 10_000;
 const dir = await mkdtemp(join(tmpdir(), 'tokenvault-bench-read-'));
 try {
-  const store = sqliteStore({ filename: join(dir, 'grants.db') });
+  // Unencrypted, so the store's read is compared with the same bytes (pnpm bench measures the vault with encryption on).
+  const store = openStore({ kind: 'sqlite', filename: join(dir, 'grants.db'), keys: null });
   const memory = memoryStore();
   const seeded = await seedGrants(store, GRANTS);
   await seedGrants(memory, GRANTS);

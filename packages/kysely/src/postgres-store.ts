@@ -73,7 +73,9 @@ export function postgresStore(options: PostgresStoreOptions): RekeyableKyselySto
   } else if (typeof options.connectionString === 'string' && options.connectionString !== '') {
     const max = options.maxConnections ?? 10;
     if (!Number.isInteger(max) || max < 1) throw new InvalidArgumentError('"maxConnections" must be a positive integer');
-    pool = new pg.Pool({ connectionString: options.connectionString, max, connectionTimeoutMillis: 10_000 });
+    // Waiting for a pooled connection is queueing, not failure: a refresh storm of thousands of callers
+    // per process waits its turn instead of timing out (a dead server still fails on connect).
+    pool = new pg.Pool({ connectionString: options.connectionString, max, connectionTimeoutMillis: 60_000 });
     // An idle connection that dies (server restart, pg_terminate_backend) is dropped by the pool; the
     // next query gets a fresh one, and a query that was running is retried by the store.
     pool.on('error', () => undefined);
