@@ -1,6 +1,6 @@
 import type { StoreFactory } from '../../core/test/sim/engine';
 import { postgresStore, sqliteStore } from '../src/index';
-import { dropSchema, POSTGRES_URL, randomSchema } from './support/postgres-harness';
+import { createSchema, dropSchema, POSTGRES_URL, randomSchema } from './support/postgres-harness';
 import { UNENCRYPTED } from './support/unencrypted';
 
 /**
@@ -20,6 +20,7 @@ export function kyselyStoreFactory(dialect: 'sqlite' | 'postgres'): StoreFactory
   if (!connectionString) throw new Error('TOKENVAULT_TEST_POSTGRES_URL is not set');
   return async () => {
     const schema = randomSchema();
+    await createSchema(schema);
     const store = postgresStore({ connectionString, schema, maxConnections: 2, ...UNENCRYPTED });
     await store.ready();
     return {

@@ -48,6 +48,15 @@ export async function withClient<T>(use: (client: pg.Client) => Promise<T>): Pro
   }
 }
 
+/**
+ * Creates the schema before a store migrates into it. Under heavy parallel load the migrator's own
+ * schema creation was seen to race its first table ("3F000 schema does not exist"); creating it first,
+ * on its own connection, takes that race out of the tests (the store still creates a missing schema).
+ */
+export async function createSchema(schema: string): Promise<void> {
+  await withClient((c) => c.query(`create schema if not exists "${schema}"`));
+}
+
 export async function dropSchema(schema: string): Promise<void> {
   await withClient((c) => c.query(`drop schema if exists "${schema}" cascade`));
 }
@@ -55,6 +64,7 @@ export async function dropSchema(schema: string): Promise<void> {
 /** A harness on a fresh schema of the test database. */
 export async function postgresHarness(options: { encryption?: StoreEncryption } = {}): Promise<StoreHarness & { store: KyselyGrantStore; schema: string }> {
   const schema = randomSchema();
+  await createSchema(schema);
   const store = postgresStore({ connectionString: POSTGRES_URL as string, schema, maxConnections: 8, ...UNENCRYPTED, ...options });
   await store.ready();
   const table = `"${schema}".tokenvault_grants`;
