@@ -11,7 +11,7 @@ import { describePostgres } from './support/postgres-harness';
  * simulated world (created, migrated, dropped), so few runs: TOKENVAULT_SIM_SQL_RUNS (default 20) per
  * invariant. Skipped, loudly, without TOKENVAULT_TEST_POSTGRES_URL. docs/race-proofs.md.
  */
-const RUNS = Number(process.env.TOKENVAULT_SIM_SQL_RUNS ?? 20);
+const RUNS = Number(process.env.TOKENVAULT_SIM_SQL_RUNS ?? 5);
 
 const OPEN_BUG_INVARIANTS = new Set<string>(['inv1-refresh-token-presented-once', 'inv3-no-backwards-handout']);
 
