@@ -1,4 +1,8 @@
 import { defineConfig } from 'vitest/config';
 import { sharedTestConfig } from '../../vitest.shared.ts';
 
-export default defineConfig(sharedTestConfig(import.meta.url));
+const shared = sharedTestConfig(import.meta.url);
+
+// One test file at a time: these files start OS processes and hammer one PostgreSQL server, and
+// running them side by side on two cores only made them slower and flakier.
+export default defineConfig({ ...shared, test: { ...shared.test, fileParallelism: false } });
