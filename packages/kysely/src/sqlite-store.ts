@@ -80,7 +80,7 @@ export function sqliteStore(options: SqliteStoreOptions): RekeyableKyselyStore {
     throw toStoreError('opening the SQLite database', e);
   }
   try {
-    if (!inMemory) switchToWal(handle);
+    if (!inMemory) switchToWal(handle, options.random ?? Math.random);
     // better-sqlite3 is compiled with SQLITE_DEFAULT_WAL_SYNCHRONOUS=1 (NORMAL): say FULL explicitly.
     handle.pragma(`synchronous = ${synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
   } catch (e) {
@@ -102,16 +102,29 @@ export function sqliteStore(options: SqliteStoreOptions): RekeyableKyselyStore {
   });
 }
 
+/** How long opening a file waits for other processes that are switching it to WAL at the same moment, ms. */
+const WAL_SWITCH_PATIENCE_MS = 10_000;
+
 /**
  * WAL is a property of the file: the first process to open it switches it, which needs a moment of
- * exclusive access. A process that meets SQLITE_BUSY there while another one is switching finds the
- * file in WAL mode once it looks again.
+ * exclusive access, and SQLite does not call the busy handler for every lock that switch takes. So
+ * several processes opening a new file at once may each meet SQLITE_BUSY here, even while reading
+ * the journal mode back. Each one tries again after a short jittered pause (a synchronous one: the
+ * factory is synchronous and this happens once per process) until the file is in WAL mode, for up
+ * to {@link WAL_SWITCH_PATIENCE_MS}.
  */
-function switchToWal(handle: Database.Database): void {
-  try {
-    handle.pragma('journal_mode = WAL');
-  } catch (e) {
-    if (classifySqliteError(e) !== 'retry' || handle.pragma('journal_mode', { simple: true }) !== 'wal') throw e;
+function switchToWal(handle: Database.Database, random: () => number): void {
+  const giveUpAt = Date.now() + WAL_SWITCH_PATIENCE_MS;
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (let attempt = 0; ; attempt++) {
+    try {
+      if (handle.pragma('journal_mode = WAL', { simple: true }) === 'wal') return;
+      // Not switched and no error (a medium without shared memory, say): say so rather than run without WAL.
+      throw new Error('the database could not be switched to WAL mode');
+    } catch (e) {
+      if (classifySqliteError(e) !== 'retry' || Date.now() >= giveUpAt) throw e;
+    }
+    Atomics.wait(pause, 0, 0, Math.min(5 * 2 ** attempt, 100) * (0.5 + random()));
   }
 }
 
