@@ -7,6 +7,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { CountersSnapshot, FaultRule, FaultRuleInput, GrantInfo, MintedGrant } from '@tokenvault/mixi-emulator';
+import { track } from './child-processes';
 import { tsNodeArgs, workspaceRoot } from './ts-process';
 
 /** A registered, confirmed service: what a vault's client config needs. */
@@ -134,10 +135,12 @@ export interface EmulatorProcess {
  * try { … } finally { await emulator.close(); }
  */
 export async function startEmulatorProcess(): Promise<EmulatorProcess> {
-  const child: ChildProcess = spawn(process.execPath, [...tsNodeArgs(), `${workspaceRoot}/packages/mixi-emulator/src/bin.ts`, '--control', '--json'], {
-    cwd: workspaceRoot,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child: ChildProcess = track(
+    spawn(process.execPath, [...tsNodeArgs(), `${workspaceRoot}/packages/mixi-emulator/src/bin.ts`, '--control', '--json'], {
+      cwd: workspaceRoot,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    }),
+  );
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const firstLine = await new Promise<string>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });

@@ -6,6 +6,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { track } from './child-processes';
 import { tsNodeArgs, workspaceRoot } from './ts-process';
 import type { StormResult, SweepResult, WorkerCommand, WorkerConfig, WorkerMessage } from './worker-protocol';
 
@@ -114,7 +115,7 @@ export async function startWorker(dir: string, config: WorkerConfig): Promise<Wo
   await chmod(configPath, 0o600);
   // For investigations: extra Node flags for every worker (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
   const extra = process.env.TOKENVAULT_BENCH_WORKER_NODE_ARGS?.split(' ').filter((a) => a !== '') ?? [];
-  const child = spawn(process.execPath, [...extra, ...tsNodeArgs(), WORKER, configPath], { cwd: workspaceRoot, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = track(spawn(process.execPath, [...extra, ...tsNodeArgs(), WORKER, configPath], { cwd: workspaceRoot, stdio: ['pipe', 'pipe', 'pipe'] }));
   const worker = new WorkerProcess(child, config.label);
   await worker.next('ready');
   return worker;

@@ -12,6 +12,15 @@ import { OAuth2Client, OAuth2Fetch, type OAuth2Token } from '@badgateway/oauth2-
 import type { StormGrant, WorkerConfig } from '../worker-protocol';
 import type { Contender } from './contender';
 
+/**
+ * The library ends a failed refresh with a plain Error ("Unable to obtain OAuth2 tokens, a full reauth
+ * may be needed") once `getNewToken` returns null: count it under a name that says so.
+ */
+function labelled(error: unknown): never {
+  if (error instanceof Error && /full reauth/.test(error.message)) throw Object.assign(error, { code: 'reauth_needed' });
+  throw error;
+}
+
 export function oauth2ClientContender(config: WorkerConfig, grants: readonly StormGrant[]): Contender {
   const { client } = config.emulator;
   const oauth = new OAuth2Client({
@@ -42,9 +51,9 @@ export function oauth2ClientContender(config: WorkerConfig, grants: readonly Sto
   };
   const apiUrl = `${config.emulator.url}/2/people/@me/@self`;
   return {
-    token: (grantId) => wrapper(grantId).getAccessToken(),
+    token: (grantId) => wrapper(grantId).getAccessToken().catch(labelled),
     fetch: async (grantId) => {
-      const res = await wrapper(grantId).fetch(apiUrl);
+      const res = await wrapper(grantId).fetch(apiUrl).catch(labelled);
       await res.arrayBuffer();
       return res.status;
     },
