@@ -9,8 +9,13 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 /** The repository root. */
 export const workspaceRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
-/** Node arguments that run a `.ts` entry point from source: put the file and its arguments after them. */
+/**
+ * Node arguments that run a `.ts` entry point from source: put the file and its arguments after them.
+ * With `TOKENVAULT_BENCH_CPU_PROF=<dir>` in the environment, every child also writes a V8 CPU profile
+ * there (open it in Chrome DevTools), which is how the benchmarks' hot spots are found.
+ */
 export function tsNodeArgs(): string[] {
   const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-  return ['--conditions=@tokenvault/source', '--import', tsx];
+  const profileDir = process.env.TOKENVAULT_BENCH_CPU_PROF;
+  return ['--conditions=@tokenvault/source', '--import', tsx, ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])];
 }

@@ -1,4 +1,4 @@
-import { assign, initialTransition, setup, transition } from 'xstate';
+import { assign, createActor, initialTransition, setup, type ActorScope } from 'xstate';
 import type { ReauthReason } from '../errors/errors';
 import type { TokenSet } from '../protocol/types';
 import type { GrantError, GrantRecord, GrantState, PendingAuthorization } from '../store/grant-store';
@@ -257,6 +257,36 @@ export function createGrantRecord(input: GrantMachineInput): GrantRecord {
   return Object.freeze({ ...snapshot.context, state: snapshot.value as GrantState, version: 1 });
 }
 
+type GrantSnapshot = ReturnType<typeof grantMachine.resolveState>;
+let inertScope: ActorScope<GrantSnapshot, GrantEvent> | undefined;
+
+/**
+ * The actor scope every pure transition runs in. XState's own `transition(machine, snapshot, event)`
+ * builds and initialises a throw-away actor on each call, which costs five times the transition
+ * itself (measured: 66 µs against 12 µs), and the vault makes two transitions per refresh. This
+ * machine spawns no actors and all its actions are `assign`s (resolved inside the transition, never
+ * executed through the scope), so one inert scope, built on first use, serves every call: nothing in
+ * it changes from one transition to the next. A property test checks the result against XState's
+ * `transition` on random records and events.
+ */
+function grantScope(): ActorScope<GrantSnapshot, GrantEvent> {
+  if (inertScope === undefined) {
+    const self = createActor(grantMachine, { input: { grantId: 'inert', client: 'inert', now: 0 } });
+    inertScope = {
+      self,
+      id: '',
+      sessionId: '',
+      system: self.system,
+      logger: () => undefined,
+      defer: () => undefined,
+      emit: () => undefined,
+      stopChild: () => undefined,
+      actionExecutor: () => undefined,
+    } as unknown as ActorScope<GrantSnapshot, GrantEvent>;
+  }
+  return inertScope;
+}
+
 /**
  * The record after `event`, with `version + 1`, or `undefined` when the event does not apply in the
  * record's state (a guard failed or the state has no such transition). Pure: nothing is written.
@@ -268,7 +298,7 @@ export function createGrantRecord(input: GrantMachineInput): GrantRecord {
 export function applyGrantEvent(record: GrantRecord, event: GrantEvent): GrantRecord | undefined {
   const { state, version, ...context } = record;
   const snapshot = grantMachine.resolveState({ value: state, context });
-  const [next] = transition(grantMachine, snapshot, event);
+  const next = grantMachine.transition(snapshot, event, grantScope());
   // Every accepted transition assigns (at least `updatedAt`), so an untouched context means "not accepted".
   if (next.context === snapshot.context) return undefined;
   return Object.freeze({ ...next.context, state: next.value as GrantState, version: version + 1 });

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
+import { transition } from 'xstate';
 import { describe, expect, it } from 'vitest';
-import { applyGrantEvent, createGrantRecord, type GrantEvent } from '../../src/machine/grant-machine';
+import { applyGrantEvent, createGrantRecord, grantMachine, type GrantEvent } from '../../src/machine/grant-machine';
 import type { GrantRecord } from '../../src/store/grant-store';
 import { everyEvent } from './fixtures';
 
@@ -52,6 +53,36 @@ describe('grant machine invariants under random event sequences', () => {
         }
       }),
       { numRuns: 1_000 },
+    );
+  });
+});
+
+describe('applyGrantEvent (one shared inert scope) agrees with XState\'s own transition', () => {
+  it('gives the same next state and context for random records and events', () => {
+    fc.assert(
+      fc.property(fc.array(step, { minLength: 1, maxLength: 40 }), (steps) => {
+        let now = T0;
+        let record = createGrantRecord({ grantId: 'g', client: 'mixi', now });
+        let n = 0;
+        for (const { wait, pick } of steps) {
+          now += wait;
+          const events = everyEvent(now, ++n);
+          const event = events[pick % events.length]!;
+          const { state, version, ...context } = record;
+          const [reference] = transition(grantMachine, grantMachine.resolveState({ value: state, context }), event);
+          const next = applyGrantEvent(record, event);
+          if (next === undefined) {
+            expect(reference.context).toEqual(context);
+            expect(reference.value).toBe(state);
+            continue;
+          }
+          expect(next.state).toBe(reference.value);
+          expect({ ...next, state: undefined, version: undefined }).toEqual({ ...reference.context, state: undefined, version: undefined });
+          expect(next.version).toBe(version + 1);
+          record = next;
+        }
+      }),
+      { numRuns: 500 },
     );
   });
 });
