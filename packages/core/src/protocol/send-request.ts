@@ -89,7 +89,8 @@ function describe(req: HttpRequest): string {
  *
  * - redirects are not followed (`redirect: 'manual'`): a token endpoint that redirects is misconfigured,
  *   and following would resend credentials to another place;
- * - no answer within `timeoutMs` → `ProviderUnavailableError` (transient);
+ * - no answer within `timeoutMs` → `ProviderUnavailableError` (transient); an answer that arrived in
+ *   time but was not read yet (the event loop was stalled) is still read;
  * - a network failure (refused, reset, DNS) → `ProviderUnavailableError` with the failure as `cause`;
  * - a body over `maxBytes` → `InvalidResponseError`;
  * - the caller's `signal` aborts → rejects with `signal.reason`, untouched.
@@ -115,9 +116,18 @@ export async function sendRequest(req: HttpRequest, options: SendRequestOptions)
 
   const controller = new AbortController();
   let timedOut = false;
+  let settled = false;
+  let lastLook: ReturnType<typeof setImmediate> | undefined;
   const timer = setTimeout(() => {
-    timedOut = true;
-    controller.abort(new DOMException('the request timed out', 'TimeoutError'));
+    // Timers run before the event loop reads its sockets. After a stall (a synchronous store write
+    // waiting on a lock, a busy machine) the timer may fire with the whole answer already received:
+    // let the loop read once more before giving up. Discarding a received answer is worse than late:
+    // for a refresh it means presenting an already rotated refresh token again.
+    lastLook = setImmediate(() => {
+      if (settled) return;
+      timedOut = true;
+      controller.abort(new DOMException('the request timed out', 'TimeoutError'));
+    });
   }, timeoutMs);
   const onAbort = () => controller.abort(signal?.reason);
   signal?.addEventListener('abort', onAbort, { once: true });
@@ -149,7 +159,9 @@ export async function sendRequest(req: HttpRequest, options: SendRequestOptions)
     if (e instanceof TokenVaultError) throw e;
     throw new ProviderUnavailableError(`${describe(req)} failed: network error`, {}, { cause: e });
   } finally {
+    settled = true;
     clearTimeout(timer);
+    if (lastLook !== undefined) clearImmediate(lastLook);
     signal?.removeEventListener('abort', onAbort);
   }
 }

@@ -123,6 +123,23 @@ describe('sendRequest over real HTTP', () => {
     expect((e as Error).message).toBe(`GET ${base}/silent got no answer within 50 ms`);
   });
 
+  it('reads an answer that arrived while the event loop was stalled past the timeout, instead of timing out', async () => {
+    // The server answers at once, then this process blocks (as a synchronous SQLite write under lock
+    // contention does) past the timeout. When the loop wakes, the expired timer runs before the socket
+    // is read: giving up there would discard an answer already received, and for a refresh-token
+    // request an already rotated token would then be presented again.
+    routes.set('/stall', (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
+      const until = Date.now() + 120;
+      while (Date.now() < until) {
+        // blocks the event loop
+      }
+    });
+    const res = await sendRequest(get('/stall'), { ...opts, timeoutMs: 60 });
+    expect(res.status).toBe(200);
+    expect(res.body).toBe('{"ok":true}');
+  });
+
   it('times out while the body trickles in', async () => {
     routes.set('/trickle', (_req, res) => res.writeHead(200).write('partial'));
     const e = await rejection(sendRequest(get('/trickle'), { ...opts, timeoutMs: 50 }));
