@@ -5,6 +5,8 @@ import {
   ProviderUnavailableError,
   ReauthRequiredError,
   UnknownGrantError,
+  memoryStore,
+  type GrantStore,
   type VaultEventMap,
 } from '../../src/index';
 import { startVaultWorld, type VaultWorld } from '../helpers/vault-world';
@@ -49,6 +51,40 @@ describe('refresh', () => {
     expect(refreshesOf(seeded.emulatorGrantId)).toBe(1);
     const api = await fetch(`${w.url}/2/people/@me/@self`, { headers: { authorization: `Bearer ${tokens[0]}` } });
     expect(api.status).toBe(200);
+  });
+
+  it('reads the store once for a storm of callers on one grant, and never joins a read already sent', async () => {
+    const store = memoryStore();
+    let reads = 0;
+    const counted = new Proxy(store, {
+      get: (target, key) => {
+        if (key === 'get') {
+          return (grantId: string) => {
+            reads++;
+            return target.get(grantId);
+          };
+        }
+        const value = Reflect.get(target, key) as unknown;
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    }) as GrantStore;
+    w = await startVaultWorld({ store: counted, vault: { cache: false } });
+    const seeded = await w.seedGrant('alice');
+    w.emulator.clock.advance(FIFTEEN_MINUTES);
+    reads = 0;
+    const tokens = await Promise.all(Array.from({ length: 500 }, () => w.vault.getAccessToken('alice')));
+    expect(new Set(tokens).size).toBe(1);
+    expect(refreshesOf(seeded.emulatorGrantId)).toBe(1);
+    // One shared read by the 500 callers, then the refresh flight's own read.
+    expect(reads).toBe(2);
+
+    // A caller that asks after a read was sent gets a read of its own (it must see what is stored now).
+    reads = 0;
+    const first = w.vault.getAccessToken('alice');
+    await Promise.resolve(); // the first caller's read is sent
+    const second = w.vault.getAccessToken('alice');
+    expect(await first).toBe(await second);
+    expect(reads).toBe(2);
   });
 
   it('makes exactly one refresh request across several vaults sharing one store', async () => {
