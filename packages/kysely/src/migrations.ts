@@ -37,7 +37,7 @@ function keyCollation(ctx: Context) {
   return ctx.dialect === 'postgres' ? sql`collate "C"` : sql``;
 }
 
-/** The grants columns besides (state, expiry, grant_id): what makes the SQLite due index covering. */
+/** The grants columns besides (state, expiry, grant_id): what made 0001's SQLite due index covering. */
 const DUE_INDEX_PAYLOAD = [
   'client',
   'version',
@@ -132,6 +132,27 @@ function createGrantsAndClients(ctx: Context): Migration {
 }
 
 /**
+ * 0002: the SQLite due index without its payload. 0001 made it cover every column so that a due
+ * page could be read from the index alone; the due listings now hand out keys (grant id and expiry),
+ * which the narrow (state, expiry, grant_id) index covers by itself. The payload cost every write of
+ * a token (a refresh, a lease, a rekey) a second copy of the row in the index and doubled the file.
+ * PostgreSQL's due index was narrow from the start: nothing to do there.
+ */
+function narrowDueIndex(ctx: Context): Migration {
+  const { names } = ctx;
+  const index = (columns: readonly string[]) => async (db: Kysely<any>) => {
+    if (ctx.dialect !== 'sqlite') return;
+    const schema = schemaOf(db, ctx);
+    await schema.dropIndex(names.dueIndex).execute();
+    await schema.createIndex(names.dueIndex).on(names.grants).columns([...columns]).execute();
+  };
+  return {
+    up: index(['state', 'access_token_expires_at', 'grant_id']),
+    down: index(['state', 'access_token_expires_at', 'grant_id', ...DUE_INDEX_PAYLOAD]),
+  };
+}
+
+/**
  * tokenvault's migrations as a Kysely {@link MigrationProvider}: shipped in code, no files to copy.
  * Names are stable forever; new migrations are only ever appended.
  *
@@ -142,7 +163,10 @@ export function tokenVaultMigrations(options: MigrationOptions): MigrationProvid
   const ctx = contextOf(options);
   return {
     async getMigrations() {
-      return { '0001_create_grants_and_clients': createGrantsAndClients(ctx) };
+      return {
+        '0001_create_grants_and_clients': createGrantsAndClients(ctx),
+        '0002_narrow_due_index': narrowDueIndex(ctx),
+      };
     },
   };
 }

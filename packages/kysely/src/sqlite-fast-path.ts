@@ -8,8 +8,8 @@ type Row = Record<string, unknown>;
  * Prepared statements on the better-sqlite3 handle for the hot paths: point reads, due/lease pages and
  * bulk inserts. The SQL is compiled by Kysely from the same builders the general path runs, so both
  * paths execute the same statement; only the per-call builder, compiler and async driver are skipped.
- * Rows come back as arrays (`raw` mode), which better-sqlite3 builds at about half the cost of objects,
- * and are turned into the row objects the shared mapping reads.
+ * Point reads come back as arrays (`raw` mode), which better-sqlite3 builds at about half the cost of
+ * objects, and are turned into the row objects the shared mapping reads.
  */
 export class SqliteFastPath {
   readonly #get: BetterSqlite3.Statement;
@@ -26,7 +26,7 @@ export class SqliteFastPath {
     },
   ) {
     this.#get = handle.prepare(statements.get.sql).raw(true);
-    this.#pages = new Map([...statements.pages].map(([name, q]) => [name, handle.prepare(q.sql).raw(true)]));
+    this.#pages = new Map([...statements.pages].map(([name, q]) => [name, handle.prepare(q.sql)]));
     const insert = handle.prepare(statements.insert.sql);
     const insertAll = handle.transaction((rows: readonly GrantRow[]) => {
       let inserted = 0;
@@ -44,11 +44,11 @@ export class SqliteFastPath {
     return values === undefined ? undefined : grantRowFromValues(values);
   }
 
-  /** The rows of a prepared page statement. */
+  /** The rows of a prepared page statement (keys and their time: two columns, read as objects). */
   page(name: string, parameters: readonly unknown[]): Row[] {
     const statement = this.#pages.get(name);
     if (statement === undefined) throw new RangeError(`no prepared page statement "${name}"`);
-    return (statement.all(...parameters) as unknown[][]).map(grantRowFromValues);
+    return statement.all(...parameters) as Row[];
   }
 
   /** Inserts rows in one IMMEDIATE transaction, skipping ids that exist; returns how many went in. */

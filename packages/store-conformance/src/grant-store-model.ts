@@ -5,6 +5,7 @@ import {
   memoryStore,
   Secret,
   type ClientRecord,
+  type DueGrant,
   type GrantFilter,
   type GrantRecord,
   type GrantStore,
@@ -104,12 +105,14 @@ async function outcome(f: () => Promise<unknown>): Promise<Outcome> {
 }
 
 /** Walks every page of a listing; the plain items page by page (cursors are adapter business). */
-async function walk(list: (cursor: string | undefined) => Promise<Page<GrantRecord>>): Promise<unknown[]> {
+async function walk(list: (cursor: string | undefined) => Promise<Page<GrantRecord | DueGrant>>): Promise<unknown[]> {
   const pages: unknown[] = [];
   let cursor: string | undefined;
   do {
     const page = await list(cursor);
-    pages.push({ items: page.items.map((r) => toPlainGrant(r)), more: page.cursor !== undefined, unreadable: page.unreadable?.length ?? 0 });
+    // Records compare by their plain form; a timed listing's keys ({ grantId, at }) as they are.
+    const items = page.items.map((r) => ('version' in r ? toPlainGrant(r) : { ...r }));
+    pages.push({ items, more: page.cursor !== undefined, unreadable: page.unreadable?.length ?? 0 });
     cursor = page.cursor;
   } while (cursor !== undefined && pages.length < 100);
   return pages;

@@ -123,6 +123,18 @@ export interface Page<T> {
   readonly unreadable?: readonly CorruptRecordError[];
 }
 
+/**
+ * A grant a sweep listing found: its key and the time it is listed by (the access token's expiry for
+ * `listDue`, the lease's end for `listExpiredLeases`). Keys rather than records: whoever acts on a due
+ * grant reads it again under compare-and-set anyway, so a listing that decoded (and decrypted) whole
+ * records would do that work twice. A store can then answer a page from a narrow index alone.
+ */
+export interface DueGrant {
+  readonly grantId: string;
+  /** Epoch ms. */
+  readonly at: number;
+}
+
 export interface GrantFilter {
   readonly state?: GrantState | readonly GrantState[] | undefined;
   readonly client?: string | undefined;
@@ -164,12 +176,15 @@ export interface GrantStore {
   findByStateHash(stateHash: string): Promise<GrantRecord | undefined>;
   /**
    * `authorized` grants whose access token expires strictly before `beforeMs` (an integer), by
-   * (expiry, grantId); grants without an expiry are never due. Keyset-paged, so rows refreshed
-   * meanwhile neither repeat nor shift the pages.
+   * (expiry, grantId), as keys: `at` is the expiry. Grants without an expiry are never due.
+   * Keyset-paged, so rows refreshed meanwhile neither repeat nor shift the pages.
    */
-  listDue(beforeMs: number, page: PageRequest): Promise<Page<GrantRecord>>;
-  /** `refreshing` grants whose lease ended before `nowMs` (their owner probably crashed), by (lease end, grantId). */
-  listExpiredLeases(nowMs: number, page: PageRequest): Promise<Page<GrantRecord>>;
+  listDue(beforeMs: number, page: PageRequest): Promise<Page<DueGrant>>;
+  /**
+   * `refreshing` grants whose lease ended before `nowMs` (their owner probably crashed), by
+   * (lease end, grantId), as keys: `at` is the lease end.
+   */
+  listExpiredLeases(nowMs: number, page: PageRequest): Promise<Page<DueGrant>>;
   /** Grants matching `filter`, by grantId. */
   list(filter: GrantFilter, page: PageRequest): Promise<Page<GrantRecord>>;
   /** How many grants match `filter`. */

@@ -5,7 +5,7 @@ import {
   freezeClientRecord,
   freezeGrantRecord,
 } from './grant-record';
-import type { ClientRecord, GrantFilter, GrantRecord, GrantStore, Page, PageRequest } from './grant-store';
+import type { ClientRecord, DueGrant, GrantFilter, GrantRecord, GrantStore, Page, PageRequest } from './grant-store';
 import { closedStoreError, stateHashTakenError } from './store-errors';
 import { assertPageRequest, buildPage, decodePageCursor, type PageKey } from './page-cursor';
 import {
@@ -80,7 +80,7 @@ export class MemoryGrantStore implements GrantStore {
     return grantId === undefined ? undefined : this.#grants.get(grantId);
   }
 
-  async listDue(beforeMs: number, page: PageRequest): Promise<Page<GrantRecord>> {
+  async listDue(beforeMs: number, page: PageRequest): Promise<Page<DueGrant>> {
     if (this.#closed) throw closedStoreError();
     assertEpochMs(beforeMs, 'beforeMs');
     assertPageRequest(page);
@@ -93,10 +93,10 @@ export class MemoryGrantStore implements GrantStore {
       rows.push(r);
     }
     rows.sort((a, b) => compareTimed(a.accessTokenExpiresAt as number, a.grantId, b.accessTokenExpiresAt as number, b.grantId));
-    return pageOfRecords(rows, page.limit, (r) => ({ kind: 'due', at: r.accessTokenExpiresAt as number, grantId: r.grantId }));
+    return pageOfKeys(rows, page.limit, (r) => ({ kind: 'due', at: r.accessTokenExpiresAt as number, grantId: r.grantId }));
   }
 
-  async listExpiredLeases(nowMs: number, page: PageRequest): Promise<Page<GrantRecord>> {
+  async listExpiredLeases(nowMs: number, page: PageRequest): Promise<Page<DueGrant>> {
     if (this.#closed) throw closedStoreError();
     assertEpochMs(nowMs, 'nowMs');
     assertPageRequest(page);
@@ -109,7 +109,7 @@ export class MemoryGrantStore implements GrantStore {
     }
     const until = (r: GrantRecord) => (r.lease as { until: number }).until;
     rows.sort((a, b) => compareTimed(until(a), a.grantId, until(b), b.grantId));
-    return pageOfRecords(rows, page.limit, (r) => ({ kind: 'lease', at: until(r), grantId: r.grantId }));
+    return pageOfKeys(rows, page.limit, (r) => ({ kind: 'lease', at: until(r), grantId: r.grantId }));
   }
 
   async list(filter: GrantFilter, page: PageRequest): Promise<Page<GrantRecord>> {
@@ -204,4 +204,12 @@ function matches(r: GrantRecord, f: NormalizedGrantFilter): boolean {
 
 function pageOfRecords(sorted: GrantRecord[], limit: number, keyOf: (r: GrantRecord) => PageKey): Page<GrantRecord> {
   return buildPage(sorted.length > limit + 1 ? sorted.slice(0, limit + 1) : sorted, limit, keyOf, (r) => r);
+}
+
+/** A page of a timed listing: the keys of the records, each with the time it is listed by. */
+function pageOfKeys(sorted: GrantRecord[], limit: number, keyOf: (r: GrantRecord) => PageKey & { at: number }): Page<DueGrant> {
+  return buildPage(sorted.length > limit + 1 ? sorted.slice(0, limit + 1) : sorted, limit, keyOf, (r) => {
+    const { grantId, at } = keyOf(r);
+    return { grantId, at };
+  });
 }

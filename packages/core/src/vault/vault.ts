@@ -3,6 +3,7 @@ import {
   AuthorizationExpiredError,
   ClientRejectedError,
   ConflictError,
+  CorruptRecordError,
   InvalidArgumentError,
   InvalidResponseError,
   NotAuthorizedError,
@@ -31,7 +32,7 @@ import {
   serverStateRequest,
 } from '../protocol/index';
 import type { HttpRequest, TokenSet } from '../protocol/types';
-import type { GrantFilter, GrantRecord, Page, PageRequest, PendingAuthorization } from '../store/grant-store';
+import type { DueGrant, GrantFilter, GrantRecord, Page, PageRequest, PendingAuthorization } from '../store/grant-store';
 import { withRetry } from '../util/retry';
 import { type CallbackInput, parseCallback, redirectMatches } from '../security/redirect-match';
 import { SessionStateBinder } from '../security/session-state';
@@ -573,10 +574,10 @@ export class Vault {
     const totals = { seen: 0, refreshed: 0, alreadyFresh: 0, reauthRequired: 0, clientRejected: 0, failed: 0, unreadable: 0 };
     const signal = options.signal;
 
-    const visit = async (record: GrantRecord) => {
+    const visit = async (due: DueGrant) => {
       totals.seen++;
       try {
-        const outcome = await this.#refreshOutcome(record.grantId, { validUntil: Math.max(before, this.#o.clock.now() + this.#o.refreshSkewMs) }, signal);
+        const outcome = await this.#refreshOutcome(due.grantId, { validUntil: Math.max(before, this.#o.clock.now() + this.#o.refreshSkewMs) }, signal);
         if (outcome === 'refreshed') totals.refreshed++;
         else if (outcome === 'failed') totals.failed++;
         else totals.alreadyFresh++;
@@ -585,7 +586,10 @@ export class Vault {
         if (e instanceof ReauthRequiredError) totals.reauthRequired++;
         else if (e instanceof ClientRejectedError) totals.clientRejected++;
         else if (e instanceof UnknownGrantError || e instanceof NotAuthorizedError) totals.alreadyFresh++;
-        else totals.failed++;
+        else if (e instanceof CorruptRecordError) {
+          totals.unreadable++;
+          this.#o.logger.error({ grantId: due.grantId, err: describeError(e) }, 'tokenvault: a stored grant could not be read; skipped');
+        } else totals.failed++;
       }
       options.onProgress?.({ ...totals });
     };
@@ -599,7 +603,7 @@ export class Vault {
       let cursor: string | undefined;
       do {
         signal?.throwIfAborted();
-        const page: Page<GrantRecord> = await list({ limit: pageSize, cursor });
+        const page: Page<DueGrant> = await list({ limit: pageSize, cursor });
         for (const problem of page.unreadable ?? []) {
           totals.unreadable++;
           this.#o.logger.error({ grantId: problem.key, err: describeError(problem) }, 'tokenvault: a stored grant could not be read; skipped');

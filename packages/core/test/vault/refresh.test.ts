@@ -5,6 +5,7 @@ import {
   ProviderUnavailableError,
   ReauthRequiredError,
   UnknownGrantError,
+  CorruptRecordError,
   memoryStore,
   type GrantStore,
   type VaultEventMap,
@@ -298,6 +299,34 @@ describe('refresh', () => {
     expect(settled).toBe('waiting');
     w.emulator.clock.advance(10_000);
     expect(await waiting).not.toBe(seeded.accessToken);
+  });
+
+  it('refreshDue reports a due grant that cannot be read as unreadable, logs it, and refreshes the rest', async () => {
+    const store = memoryStore();
+    const logged: { obj: unknown; msg: string }[] = [];
+    const logger = { debug() {}, info() {}, warn() {}, error: (obj: unknown, msg: string) => logged.push({ obj, msg }) };
+    // What an adapter does with a row it cannot decode (a flipped ciphertext byte, say).
+    let damage = false;
+    const damaged = new Proxy(store, {
+      get: (target, key) => {
+        if (key === 'get') {
+          return async (grantId: string) => {
+            if (damage && grantId === 'b') throw new CorruptRecordError('b', 'column "access_token" could not be decoded');
+            return target.get(grantId);
+          };
+        }
+        const value = Reflect.get(target, key) as unknown;
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    }) as GrantStore;
+    w = await startVaultWorld({ store: damaged, vault: { logger } });
+    const seeded = await Promise.all(['a', 'b', 'c'].map((id) => w.seedGrant(id)));
+    damage = true;
+    w.emulator.clock.advance(FIFTEEN_MINUTES - 60_000);
+    const summary = await w.vault.refreshDue({ withinMs: 120_000 });
+    expect(summary).toMatchObject({ seen: 3, refreshed: 2, unreadable: 1, failed: 0 });
+    expect(refreshesOf(seeded[1]!.emulatorGrantId)).toBe(0);
+    expect(logged).toEqual([expect.objectContaining({ obj: expect.objectContaining({ grantId: 'b' }), msg: expect.stringContaining('could not be read') })]);
   });
 
   it('refreshDue sweeps due grants and recovers abandoned leases', async () => {
