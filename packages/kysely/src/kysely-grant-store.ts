@@ -1,5 +1,5 @@
 import type BetterSqlite3 from 'better-sqlite3';
-import { sql, type CompiledQuery, type Kysely } from 'kysely';
+import { CompiledQuery, sql, type Kysely } from 'kysely';
 import {
   assertEpochMs,
   assertFirstVersion,
@@ -32,8 +32,9 @@ import {
 import { classifyDriverError, DriverError, isStateHashConflict, toStoreError } from './driver-errors';
 import { migrateOrThrowDriverError } from './migrations';
 import { SqliteFastPath } from './sqlite-fast-path';
-import { CLIENT_COLUMNS, clientToRow, GRANT_COLUMNS, grantToRow, readInteger, readRowKey, rowToClient, rowToGrant, ScopeCache, type GrantRow } from './row-mapping';
+import { CAS_COLUMNS, casParameters, CLIENT_COLUMNS, clientToRow, GRANT_COLUMNS, grantToRow, readInteger, readRowKey, rowToClient, rowToGrant, ScopeCache, type GrantRow } from './row-mapping';
 import type { SecretCodec } from './secret-codec';
+import { SecretMemo } from './secret-memo';
 import { resolveRetryPolicy, withStoreRetry, type ResolvedRetryPolicy, type RetryContext, type StoreRetryOptions } from './store-retry';
 import { assertSqlIdentifier, tableNames, type StoreDialect, type TableNames } from './table-names';
 
@@ -131,7 +132,10 @@ export class KyselyGrantStore implements GrantStore {
   #phase: number = OPENING;
   #opening: Promise<void> | undefined;
   #fast: SqliteFastPath | undefined;
+  #casQuery: CompiledQuery | undefined;
   readonly #scopes = new ScopeCache();
+  /** Stored forms of recently read or written secrets (see {@link SecretMemo}); none without a codec. */
+  readonly #memo: SecretMemo | undefined;
 
   constructor(options: KyselyStoreOptions) {
     if (options.dialect !== 'sqlite' && options.dialect !== 'postgres') {
@@ -152,6 +156,7 @@ export class KyselyGrantStore implements GrantStore {
     this.#tablePrefix = options.tablePrefix;
     this.#names = tableNames(options.tablePrefix);
     this.#codec = options.codec;
+    this.#memo = options.codec === undefined ? undefined : new SecretMemo(options.codec);
     this.#migrate = options.migrate ?? false;
     this.#destroyOnClose = options.destroyOnClose ?? false;
     const dialect = options.dialect;
@@ -223,7 +228,30 @@ export class KyselyGrantStore implements GrantStore {
       get: checked(this.#selectGrants().where('grant_id', '=', id).compile(), [id]),
       pages,
       insert: checked(insert, GRANT_COLUMNS.map((_, i) => -1000 - i)),
+      compareAndSet: this.#compareAndSetQuery(),
     };
+  }
+
+  /**
+   * The compare-and-set statement, compiled once: `UPDATE grants SET <every column but grant_id> =
+   * ? … WHERE grant_id = ? AND version = ?`, binding in {@link casParameters} order (checked here with
+   * sentinel values, so a Kysely upgrade that reorders them fails loudly at start-up, not silently).
+   * Building and compiling it with Kysely on every write cost more than running it.
+   */
+  #compareAndSetQuery(): CompiledQuery {
+    const sentinels = Object.fromEntries(CAS_COLUMNS.map((c, i) => [c, -2000 - i]));
+    const [id, version] = ['\u0001sentinel-cas', -2999];
+    const query = this.#q
+      .updateTable(this.#names.grants)
+      .set(sentinels)
+      .where('grant_id', '=', id)
+      .where('version', '=', version)
+      .compile();
+    const expected = [...CAS_COLUMNS.map((_, i) => -2000 - i), id, version];
+    if (query.parameters.length !== expected.length || query.parameters.some((p, i) => p !== expected[i])) {
+      throw new StoreError('the compare-and-set statement binds its parameters in an unexpected order (a Kysely upgrade?)');
+    }
+    return query;
   }
 
   async get(grantId: string): Promise<GrantRecord | undefined> {
@@ -237,21 +265,21 @@ export class KyselyGrantStore implements GrantStore {
         // Busy, or worse: the general path below retries and reports.
         return this.#readGrant(grantId);
       }
-      return row === undefined ? undefined : rowToGrant(row, this.#codec, this.#scopes);
+      return row === undefined ? undefined : rowToGrant(row, this.#codec, this.#scopes, this.#memo);
     }
     return this.#readGrant(grantId);
   }
 
   async #readGrant(grantId: string): Promise<GrantRecord | undefined> {
     const row = await this.#reading('get', () => this.#selectGrants().where('grant_id', '=', grantId).executeTakeFirst());
-    return row === undefined ? undefined : rowToGrant(row, this.#codec, this.#scopes);
+    return row === undefined ? undefined : rowToGrant(row, this.#codec, this.#scopes, this.#memo);
   }
 
   async create(record: GrantRecord): Promise<boolean> {
     if (this.#phase !== READY) await this.ready();
     assertWritableGrantRecord(record);
     assertFirstVersion(record);
-    const row = grantToRow(record, this.#codec);
+    const row = grantToRow(record, this.#codec, this.#memo);
     return this.#writing('create', async () => {
       const result = await this.#q
         .insertInto(this.#names.grants)
@@ -266,15 +294,13 @@ export class KyselyGrantStore implements GrantStore {
     if (this.#phase !== READY) await this.ready();
     assertWritableGrantRecord(next);
     assertNextVersion(next, expectedVersion);
-    const { grant_id: _key, ...changes } = grantToRow(next, this.#codec);
+    const parameters = casParameters(grantToRow(next, this.#codec, this.#memo), expectedVersion);
     return this.#writing('compareAndSet', async () => {
-      const result = await this.#q
-        .updateTable(this.#names.grants)
-        .set(changes)
-        .where('grant_id', '=', next.grantId)
-        .where('version', '=', expectedVersion)
-        .executeTakeFirst();
-      return result.numUpdatedRows === 1n;
+      const fast = this.#fast;
+      if (fast !== undefined && !fast.busyElsewhere()) return fast.compareAndSet(parameters);
+      this.#casQuery ??= this.#compareAndSetQuery();
+      const result = await this.db.executeQuery(CompiledQuery.raw(this.#casQuery.sql, parameters));
+      return result.numAffectedRows === 1n;
     }, () => this.#stored(next.grantId, next));
   }
 
@@ -296,7 +322,7 @@ export class KyselyGrantStore implements GrantStore {
     const row = await this.#reading('findByStateHash', () =>
       this.#selectGrants().where('pending_state_hash', '=', stateHash).executeTakeFirst(),
     );
-    return row === undefined ? undefined : rowToGrant(row, this.#codec, this.#scopes);
+    return row === undefined ? undefined : rowToGrant(row, this.#codec, this.#scopes, this.#memo);
   }
 
   async listDue(beforeMs: number, page: PageRequest): Promise<Page<DueGrant>> {
@@ -362,7 +388,7 @@ export class KyselyGrantStore implements GrantStore {
       return query.orderBy('grant_id').limit(page.limit + 1).execute();
     });
     const keyOf = (row: Row): PageKey => ({ kind: 'grant', grantId: readRowKey(row.grant_id, 'grant_id') });
-    return buildPage(rows, page.limit, keyOf, (row) => rowToGrant(row, this.#codec, this.#scopes));
+    return buildPage(rows, page.limit, keyOf, (row) => rowToGrant(row, this.#codec, this.#scopes, this.#memo));
   }
 
   async count(filter: GrantFilter): Promise<number> {
@@ -523,7 +549,7 @@ export class KyselyGrantStore implements GrantStore {
   async #stored(grantId: string, expected: GrantRecord | undefined): Promise<boolean> {
     const row = await this.#selectGrants().where('grant_id', '=', grantId).executeTakeFirst();
     if (expected === undefined) return row === undefined;
-    return row !== undefined && grantRecordsEqual(rowToGrant(row, this.#codec, this.#scopes), expected);
+    return row !== undefined && grantRecordsEqual(rowToGrant(row, this.#codec, this.#scopes, this.#memo), expected);
   }
 
   /** A unique violation on the pending state hash is the contract's StoreError, same as the memory store's. */

@@ -10,6 +10,7 @@ import {
   type GrantRecord,
 } from '@tokenvault/core';
 import type { SecretCodec, SecretLocation } from './secret-codec';
+import type { SecretMemo } from './secret-memo';
 
 /**
  * The one mapping between records and rows, for SQLite and PostgreSQL alike: rows are read as
@@ -77,6 +78,16 @@ export function grantRowFromValues(v: readonly unknown[]): Record<GrantColumn, u
 /** A grants row as written: text, integers and nulls only. */
 export type GrantRow = { [C in GrantColumn]: string | number | null };
 
+/** What a compare-and-set writes: every column but the key. */
+export const CAS_COLUMNS = GRANT_COLUMNS.filter((c): c is Exclude<GrantColumn, 'grant_id'> => c !== 'grant_id');
+
+/** The compare-and-set statement's parameters: the new values in {@link CAS_COLUMNS} order, then the key and the expected version. */
+export function casParameters(row: GrantRow, expectedVersion: number): unknown[] {
+  const parameters: unknown[] = CAS_COLUMNS.map((c) => row[c]);
+  parameters.push(row.grant_id, expectedVersion);
+  return parameters;
+}
+
 export const CLIENT_COLUMNS = [
   'id',
   'provider',
@@ -98,15 +109,20 @@ interface PendingJson {
   readonly redirectUri: string;
 }
 
-function encodeSecret(secret: Secret | null, codec: SecretCodec | undefined, at: SecretLocation): string | null {
+function encodeSecret(secret: Secret | null, codec: SecretCodec | undefined, at: SecretLocation, memo: SecretMemo | undefined): string | null {
   if (secret === null) return null;
   if (codec === undefined) return secret.reveal();
+  const unchanged = memo?.storedText(secret, at);
+  if (unchanged !== undefined) return unchanged;
+  let text: string;
   try {
-    return codec.encode(secret.reveal(), at);
+    text = codec.encode(secret.reveal(), at);
   } catch (e) {
     // The codec's own error might quote what it was given: only its class name is kept.
     throw new StoreError(`the secret codec could not encode column "${at.column}" (${errorName(e)})`);
   }
+  memo?.remember(secret, at, text);
+  return text;
 }
 
 /**
@@ -116,7 +132,7 @@ function encodeSecret(secret: Secret | null, codec: SecretCodec | undefined, at:
  * @example
  * await db.insertInto('tokenvault_grants').values(grantToRow(record, undefined)).execute();
  */
-export function grantToRow(record: GrantRecord, codec: SecretCodec | undefined): GrantRow {
+export function grantToRow(record: GrantRecord, codec: SecretCodec | undefined, memo?: SecretMemo): GrantRow {
   const key = record.grantId;
   const at = (column: string): SecretLocation => ({ table: 'grants', column, key });
   const p = record.pending;
@@ -127,16 +143,16 @@ export function grantToRow(record: GrantRecord, codec: SecretCodec | undefined):
     state: record.state,
     version: record.version,
     scope: JSON.stringify(record.scope),
-    access_token: encodeSecret(record.accessToken, codec, at('access_token')),
+    access_token: encodeSecret(record.accessToken, codec, at('access_token'), memo),
     access_token_expires_at: record.accessTokenExpiresAt,
-    refresh_token: encodeSecret(record.refreshToken, codec, at('refresh_token')),
-    id_token: encodeSecret(record.idToken, codec, at('id_token')),
+    refresh_token: encodeSecret(record.refreshToken, codec, at('refresh_token'), memo),
+    id_token: encodeSecret(record.idToken, codec, at('id_token'), memo),
     token_type: record.tokenType,
     tokens_issued_at: record.tokensIssuedAt,
     pending: pending === null ? null : JSON.stringify(pending),
     pending_state_hash: p?.stateHash ?? null,
-    pending_code_verifier: encodeSecret(p?.codeVerifier ?? null, codec, at('pending_code_verifier')),
-    pending_server_state: encodeSecret(p?.serverState ?? null, codec, at('pending_server_state')),
+    pending_code_verifier: encodeSecret(p?.codeVerifier ?? null, codec, at('pending_code_verifier'), memo),
+    pending_server_state: encodeSecret(p?.serverState ?? null, codec, at('pending_server_state'), memo),
     lease_owner: record.lease?.owner ?? null,
     lease_until: record.lease?.until ?? null,
     reauth_reason: record.reauthReason,
@@ -198,7 +214,14 @@ function readJsonObjectOrNull(value: unknown, column: string): Record<string, un
   return parsed as Record<string, unknown>;
 }
 
-function readSecret(value: unknown, codec: SecretCodec | undefined, table: SecretLocation['table'], column: string, key: string): Secret | null {
+function readSecret(
+  value: unknown,
+  codec: SecretCodec | undefined,
+  table: SecretLocation['table'],
+  column: string,
+  key: string,
+  memo?: SecretMemo,
+): Secret | null {
   if (value === null) return null;
   if (typeof value !== 'string') throw new BadColumn(`column "${column}" must hold text`);
   if (codec === undefined) return new Secret(value);
@@ -210,7 +233,9 @@ function readSecret(value: unknown, codec: SecretCodec | undefined, table: Secre
     throw new BadColumn(`column "${at.column}" could not be decoded (${errorName(e)})`);
   }
   if (typeof plain !== 'string') throw new BadColumn(`column "${at.column}" decoded to something other than text`);
-  return new Secret(plain);
+  const secret = new Secret(plain);
+  memo?.remember(secret, at, value);
+  return secret;
 }
 
 function errorName(e: unknown): string {
@@ -266,7 +291,7 @@ function corrupt(key: string, e: unknown): never {
  * const row = await db.selectFrom('tokenvault_grants').selectAll().where('grant_id', '=', 'alice').executeTakeFirst();
  * const record = row && rowToGrant(row, undefined);
  */
-export function rowToGrant(row: Readonly<Record<string, unknown>>, codec: SecretCodec | undefined, scopes?: ScopeCache): GrantRecord {
+export function rowToGrant(row: Readonly<Record<string, unknown>>, codec: SecretCodec | undefined, scopes?: ScopeCache, memo?: SecretMemo): GrantRecord {
   const key = rowKey(row.grant_id);
   let record: Record<string, unknown>;
   try {
@@ -283,10 +308,10 @@ export function rowToGrant(row: Readonly<Record<string, unknown>>, codec: Secret
       state: row.state,
       version: readIntegerColumn(row.version, 'version'),
       scope: scopes === undefined ? readJson(row.scope, 'scope') : scopes.read(row.scope),
-      accessToken: readSecret(row.access_token, codec, 'grants', 'access_token', key),
+      accessToken: readSecret(row.access_token, codec, 'grants', 'access_token', key, memo),
       accessTokenExpiresAt: readIntegerOrNull(row.access_token_expires_at, 'access_token_expires_at'),
-      refreshToken: readSecret(row.refresh_token, codec, 'grants', 'refresh_token', key),
-      idToken: readSecret(row.id_token, codec, 'grants', 'id_token', key),
+      refreshToken: readSecret(row.refresh_token, codec, 'grants', 'refresh_token', key, memo),
+      idToken: readSecret(row.id_token, codec, 'grants', 'id_token', key, memo),
       tokenType: row.token_type,
       tokensIssuedAt: readIntegerOrNull(row.tokens_issued_at, 'tokens_issued_at'),
       pending:
@@ -297,8 +322,8 @@ export function rowToGrant(row: Readonly<Record<string, unknown>>, codec: Secret
               deadline: pending.deadline,
               scope: pending.scope,
               redirectUri: pending.redirectUri,
-              codeVerifier: readSecret(row.pending_code_verifier, codec, 'grants', 'pending_code_verifier', key),
-              serverState: readSecret(row.pending_server_state, codec, 'grants', 'pending_server_state', key),
+              codeVerifier: readSecret(row.pending_code_verifier, codec, 'grants', 'pending_code_verifier', key, memo),
+              serverState: readSecret(row.pending_server_state, codec, 'grants', 'pending_server_state', key, memo),
             },
       lease: leaseOwner === null && leaseUntil === null ? null : { owner: leaseOwner, until: readIntegerColumn(leaseUntil, 'lease_until') },
       reauthReason: row.reauth_reason,
@@ -321,7 +346,7 @@ export function clientToRow(record: ClientRecord, codec: SecretCodec | undefined
     provider: record.provider,
     provider_options: JSON.stringify(record.providerOptions),
     client_id: record.clientId,
-    client_secret: encodeSecret(record.clientSecret, codec, { table: 'clients', column: 'client_secret', key: record.id }) as string,
+    client_secret: encodeSecret(record.clientSecret, codec, { table: 'clients', column: 'client_secret', key: record.id }, undefined) as string,
     redirect_uri: record.redirectUri,
     created_at: record.createdAt,
     updated_at: record.updatedAt,

@@ -15,6 +15,8 @@ export class SqliteFastPath {
   readonly #get: BetterSqlite3.Statement;
   readonly #pages: ReadonlyMap<string, BetterSqlite3.Statement>;
   readonly #insertMany: (rows: readonly GrantRow[]) => number;
+  readonly #compareAndSet: BetterSqlite3.Statement;
+  readonly #handle: BetterSqlite3.Database;
 
   constructor(
     handle: BetterSqlite3.Database,
@@ -23,8 +25,12 @@ export class SqliteFastPath {
       /** Page statements by name; each binds its parameters in the order the caller passes them. */
       readonly pages: ReadonlyMap<string, CompiledQuery>;
       readonly insert: CompiledQuery;
+      /** Binds the new values, then the key and the expected version (see `casParameters`). */
+      readonly compareAndSet: CompiledQuery;
     },
   ) {
+    this.#handle = handle;
+    this.#compareAndSet = handle.prepare(statements.compareAndSet.sql);
     this.#get = handle.prepare(statements.get.sql).raw(true);
     this.#pages = new Map([...statements.pages].map(([name, q]) => [name, handle.prepare(q.sql)]));
     const insert = handle.prepare(statements.insert.sql);
@@ -49,6 +55,19 @@ export class SqliteFastPath {
     const statement = this.#pages.get(name);
     if (statement === undefined) throw new RangeError(`no prepared page statement "${name}"`);
     return statement.all(...parameters) as Row[];
+  }
+
+  /** Runs the compare-and-set; true when it changed the row (the version matched). */
+  compareAndSet(parameters: readonly unknown[]): boolean {
+    return this.#compareAndSet.run(...parameters).changes === 1;
+  }
+
+  /**
+   * Whether a transaction is open on the handle (a migration, or a Kysely transaction of the caller's):
+   * a statement run on the handle now would join it, so writes take Kysely's path and wait their turn.
+   */
+  busyElsewhere(): boolean {
+    return this.#handle.inTransaction;
   }
 
   /** Inserts rows in one IMMEDIATE transaction, skipping ids that exist; returns how many went in. */
