@@ -177,8 +177,8 @@ export class Vault {
   readonly #rejectedClients = new Map<string, number>();
   /** One in-flight refresh per grant in this process. */
   readonly #inflight = new Map<string, Promise<GrantRecord>>();
-  /** Store reads of `getAccessToken` not sent yet, by grant id (see `#readCoalesced`). */
-  readonly #queuedReads = new Map<string, Promise<GrantRecord | undefined>>();
+  /** `getAccessToken`'s store reads in flight, by grant id (see `#readShared`). */
+  readonly #reads = new Map<string, Promise<GrantRecord | undefined>>();
   /** Fresh authorized records by grant id (see the `cache` option); oldest first for eviction. */
   readonly #cache = new Map<string, GrantRecord>();
   /** Records this vault obtained by refreshing (tells "refreshed" from "already fresh" in sweeps). */
@@ -457,7 +457,7 @@ export class Vault {
     // The hot path: a fresh token is one map (or store) read and two comparisons away.
     const cached = this.#cache.get(grantId);
     if (cached !== undefined && this.#isFresh(cached)) return (cached.accessToken as Secret).reveal();
-    const record = await this.#readCoalesced(grantId);
+    const record = await (this.#o.cacheMaxEntries > 0 ? this.#readShared(grantId) : this.#o.store.get(grantId));
     if (record !== undefined && this.#isFresh(record)) {
       this.#remember(record);
       return (record.accessToken as Secret).reveal();
@@ -467,20 +467,22 @@ export class Vault {
   }
 
   /**
-   * The stored record, read once for all the callers of a grant that ask before the read is sent (in
-   * the same turn of the event loop): a storm of callers on one expired grant costs one store read per
-   * process, not one per caller, so the store's queue (a pool, SQLite's one connection) stays short
-   * and the refresh's own writes are not stuck behind it. A read already sent is never joined, so
-   * each caller still sees at least what was stored when it asked.
+   * The stored record, read once for all the callers of a grant whose read is in flight: a storm of
+   * callers on one expired grant costs one store read per process, not one per caller, so the store's
+   * queue (a pool, SQLite's one connection) stays short and the refresh's own writes are not stuck
+   * behind it. Only with the cache on: a caller may then get a record read a moment before it asked,
+   * which is what the cache does anyway (see the `cache` option); with the cache off, every call
+   * reads the store itself.
    */
-  #readCoalesced(grantId: string): Promise<GrantRecord | undefined> {
-    const queued = this.#queuedReads.get(grantId);
-    if (queued !== undefined) return queued;
-    const read = Promise.resolve().then(() => {
-      this.#queuedReads.delete(grantId);
-      return this.#o.store.get(grantId);
-    });
-    this.#queuedReads.set(grantId, read);
+  #readShared(grantId: string): Promise<GrantRecord | undefined> {
+    const inFlight = this.#reads.get(grantId);
+    if (inFlight !== undefined) return inFlight;
+    const read = this.#o.store.get(grantId);
+    this.#reads.set(grantId, read);
+    const done = () => {
+      if (this.#reads.get(grantId) === read) this.#reads.delete(grantId);
+    };
+    read.then(done, done);
     return read;
   }
 
