@@ -162,6 +162,8 @@ interface Freshness {
 type RefreshOutcome = 'refreshed' | 'fresh' | 'failed';
 
 const MAX_CAS_ATTEMPTS = 16;
+/** Largest backoff between retries of a write that must not be lost (20 ms doubling: 7 tries to reach it). */
+const DURABLE_WRITE_MAX_BACKOFF_MS = 1_000;
 const MAX_STATE_LENGTH = 1024;
 const MAX_CODE_LENGTH = 4096;
 
@@ -982,6 +984,10 @@ export class Vault {
         clock: this.#o.clock,
         signal,
         deadline,
+        // Backoff, Retry-After waits and the retry budget on the vault's clock, the one its leases are
+        // on: a retry never leaves after the lease it was made under ran out by that clock.
+        waitOn: 'clock',
+        random: () => unitInterval(this.#o.random(4)),
         isRetryable: (e) => e instanceof ProviderUnavailableError,
         onRetry: (e, attempt) =>
           this.#o.logger.debug({ client: client.id, attempt, err: describeError(e) }, 'tokenvault: retrying the token endpoint'),
@@ -1004,8 +1010,11 @@ export class Vault {
   /**
    * Like {@link #transition}, for writes that must not be lost (new tokens, a released lease): a
    * failing store is retried with backoff — past the lease, too: until someone else writes the grant
-   * (then compare-and-set says so) or a further lease length has gone by. Giving up earlier would
-   * throw away a refresh token the provider has already rotated.
+   * (then compare-and-set says so) or a further lease length has gone by, and in any case a few times
+   * (up to a 1 s backoff). Giving up earlier would throw away a refresh token the provider has already
+   * rotated. The few tries are owed whatever the clock says: a process that was paused (or whose write
+   * sat in a queue) wakes up long past the deadline with the rotated token in hand, and one failed
+   * write must not lose it; only a store that keeps failing ends it.
    */
   async #transitionDurably(record: GrantRecord, event: GrantEvent): Promise<GrantRecord | undefined> {
     const deadline = (record.lease?.until ?? this.#o.clock.now()) + this.#o.leaseMs;
@@ -1014,10 +1023,11 @@ export class Vault {
       try {
         return await this.#transition(record, event);
       } catch (error) {
-        if (!(error instanceof StoreError) || this.#o.clock.now() + delay >= deadline) throw error;
+        const outOfTime = this.#o.clock.now() + delay >= deadline && delay >= DURABLE_WRITE_MAX_BACKOFF_MS;
+        if (!(error instanceof StoreError) || outOfTime) throw error;
         this.#o.logger.warn({ grantId: record.grantId, err: describeError(error) }, 'tokenvault: store write failed; retrying');
         await this.#o.clock.sleep(delay);
-        delay = Math.min(delay * 2, 1_000);
+        delay = Math.min(delay * 2, DURABLE_WRITE_MAX_BACKOFF_MS);
       }
     }
   }
@@ -1186,6 +1196,11 @@ function usableWithMargin(record: GrantRecord, need: Freshness, now: number, mar
   if (record.accessToken === null) return false;
   if (need.staleAccessToken !== undefined && record.accessToken.equals(need.staleAccessToken)) return false;
   return record.accessTokenExpiresAt === null || record.accessTokenExpiresAt > now + marginMs;
+}
+
+/** A number in [0, 1) from four random bytes (the vault's `random` source, for backoff jitter). */
+function unitInterval(bytes: Uint8Array): number {
+  return ((bytes[0] ?? 0) * 2 ** 24 + (bytes[1] ?? 0) * 2 ** 16 + (bytes[2] ?? 0) * 2 ** 8 + (bytes[3] ?? 0)) / 2 ** 32;
 }
 
 function toTokenVaultError(error: unknown): Error {

@@ -63,6 +63,10 @@ export function inv1(w: SimWorld): string[] {
     const at = recordBefore(rt.grantId, pr.order);
     const lease = at?.after?.state === 'refreshing' ? at.after.lease : null;
     if (at?.after === undefined) continue; // the grant was forgotten: nothing left to protect
+    // Forgotten under the presenter's lease, and created again since (a new authorization): the token
+    // belongs to the grant's previous life, which is gone; the new one has a chain of its own.
+    const ownLease = w.observed.writes.findLast((x) => x.grantId === rt.grantId && x.order < pr.order && x.after?.state === 'refreshing' && x.after.lease?.owner === pr.vault);
+    if (ownLease && lastDeleteOrder(w, rt.grantId, pr.order) > ownLease.order) continue;
     if (lease?.owner !== pr.vault) {
       out.push(`${pr.vault} presented ${rt.value} at ${rel(pr.at)} without holding the lease (${lease ? `held by ${lease.owner}` : `grant ${at.after.state}`})`);
       continue;

@@ -3,8 +3,9 @@ import { checkScenario, expiredGrant, freshGrant, noGrant, type Scenario, world 
 
 /*
  * Engine bugs the race proofs found (docs/race-proofs.md, "Bugs found"), each as the smallest world
- * and command list that shows it, checked over a fixed set of interleavings. They fail today on
- * purpose: each turns green when its bug is fixed. The letters match the report.
+ * and command list that shows it, checked over a fixed set of interleavings. A fixed one stays here as
+ * a regression test (it fails on an engine with the bug back in); an open one is expected to fail.
+ * The letters match the report.
  */
 const BUGS: readonly (Scenario & { readonly runs?: number })[] = [
   {
@@ -90,6 +91,12 @@ const BUGS: readonly (Scenario & { readonly runs?: number })[] = [
     commands: 'getAccessToken(v0, g0),jump(25000ms)',
   },
   {
+    name: 'I′: a refresh whose write failed after a pause past lease and grace gives up on the first failure and discards the rotated refresh token',
+    invariant: 'inv5-newest-refresh-token-kept',
+    spec: world({ grants: [expiredGrant], storeFaults: [1] }),
+    commands: 'getAccessToken(v0, g0),jump(45000ms)',
+  },
+  {
     name: 'J: a refresh rejection wipes the pending re-authorization; the consent the user just gave is refused',
     invariant: 'inv5-newest-refresh-token-kept',
     spec: world({ grants: [expiredGrant] }),
@@ -126,7 +133,7 @@ const BUGS: readonly (Scenario & { readonly runs?: number })[] = [
  * Bugs still open (docs/race-proofs.md, "Open"): their scenarios are expected to fail. `it.fails` keeps
  * them running, and turns red the day a fix makes one pass — then move it to the fixed list.
  */
-const OPEN = new Set(['B: … or in a retry after a timed-out attempt', 'B: … or in a retry after waiting out a Retry-After', 'G′: two authorizations completing out of order']);
+const OPEN = new Set(['G′: two authorizations completing out of order']);
 const isOpen = (name: string) => [...OPEN].some((prefix) => name.startsWith(prefix));
 
 describe('known engine bugs (regression scenarios from shrunk counterexamples)', () => {

@@ -186,7 +186,10 @@ export const mutantsDir = dirname(SRC);
 /**
  * Candidate fixes for the engine bugs the simulation found (docs/race-proofs.md), applied to a copy to
  * check that the properties hold once they are in, and to look for the next bug. Fixes the engine has
- * since made itself no longer match and are skipped by {@link loadEngineWith}.
+ * since made itself no longer match and are skipped by {@link loadEngineWith}. One was removed instead:
+ * `fix-retry-budget-on-clock` (bug B) inserted a deadline check before `attempt(n)` in util/retry.ts,
+ * a passage the engine's own fix keeps, so it would have gone on applying (twice-checked, harmlessly)
+ * and been reported as missing from the engine.
  */
 export const FIXES: readonly Mutant[] = [
   {
@@ -204,18 +207,6 @@ export const FIXES: readonly Mutant[] = [
         find: '          if (!leased) continue; // another writer got there first: look again\n          return await this.#performRefresh(leased, client);',
         replace:
           '          if (!leased) continue; // another writer got there first: look again\n          const after = await this.#performRefresh(leased, client);\n          if (after.state === "authorized" && after.accessToken !== null && after.version !== leased.version) return after;\n          continue;',
-      },
-    ],
-  },
-  {
-    name: 'fix-retry-budget-on-clock',
-    description: "the token-endpoint deadline (inside the lease) is checked on the vault's clock before every attempt, retries and Retry-After waits included, not only before the first",
-    edits: [
-      {
-        file: 'util/retry.ts',
-        find: '      try {\n        return await attempt(n);',
-        replace:
-          "      if (run.deadline !== undefined && run.clock.now() >= run.deadline) {\n        throw new ProviderUnavailableError('no time is left to make this request (its deadline has passed)');\n      }\n      try {\n        return await attempt(n);",
       },
     ],
   },

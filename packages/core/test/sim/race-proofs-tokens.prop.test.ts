@@ -10,9 +10,7 @@ import { SIM_RUNS, SIM_SEED, SIM_TIMEOUT_MS } from './sim-runs';
  * A failure prints the shrunk world, the commands and a trace of the run.
  */
 describe('race and expiry proofs on the memory store: tokens', () => {
-  // Open bug B (a retry sent after the lease ran out, docs/race-proofs.md) fails this under the CI seed;
-  // `it.fails` keeps it running until the fix lands.
-  it.fails('inv1: a refresh token is presented only under a live lease, and never again after rotation (unless its answer was lost or its lease ran out)', async () => {
+  it('inv1: a refresh token is presented only under a live lease, and never again after rotation (unless its answer was lost or its lease ran out)', async () => {
     await fc.assert(invariantProperty('inv1-refresh-token-presented-once'), { numRuns: SIM_RUNS, seed: SIM_SEED });
   }, SIM_TIMEOUT_MS);
 

@@ -14,6 +14,8 @@ export const SIM = Object.freeze({
   /** A vault's clock differs from the provider's by at most this much (either way). */
   maxDriftMs: 2_000,
   pollIntervalMs: { min: 250, max: 2_000 },
+  /** Backoff between the vault's token-endpoint retries (on its clock): first wait, largest wait. */
+  backoffMs: { min: 200, max: 2_000 },
   /** Retry-After the provider sends with a 503, seconds. */
   retryAfterS: 2,
   maxRetryAfterMs: 5_000,

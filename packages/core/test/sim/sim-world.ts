@@ -270,7 +270,8 @@ export class SimWorld {
       requestTimeoutMs: SIM.requestTimeoutMs,
       pollIntervalMs: SIM.pollIntervalMs,
       cache: spec.cache,
-      retry: { retries: spec.retries, minTimeoutMs: 0, maxTimeoutMs: 0, maxRetryTimeMs: 20_000, maxRetryAfterMs: SIM.maxRetryAfterMs },
+      // The vault's token-endpoint backoff runs on its clock (virtual here): real waits, scaled down.
+      retry: { retries: spec.retries, minTimeoutMs: SIM.backoffMs.min, maxTimeoutMs: SIM.backoffMs.max, maxRetryTimeMs: 20_000, maxRetryAfterMs: SIM.maxRetryAfterMs },
       // The executor's backoff and timeouts run on real timers: no backoff, and timeouts real time never reaches.
       executor: { retry: { retries: spec.retries, minTimeoutMs: 0, maxTimeoutMs: 0, maxRetryTimeMs: 20_000, maxRetryAfterMs: SIM.maxRetryAfterMs } },
       logger: {
