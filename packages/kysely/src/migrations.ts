@@ -153,6 +153,24 @@ function narrowDueIndex(ctx: Context): Migration {
 }
 
 /**
+ * 0003: `authorization_order` (GrantRecord.authorizationOrder): the grant's version when the
+ * authorization behind its tokens had its callback accepted, so that a code exchange finishing after a
+ * later authorization's is recognised as the older one. Rows from before it hold NULL (no completed
+ * authorization known): the next completion is stored as before.
+ */
+function addAuthorizationOrder(ctx: Context): Migration {
+  const { names } = ctx;
+  return {
+    async up(db) {
+      await schemaOf(db, ctx).alterTable(names.grants).addColumn('authorization_order', int64(ctx)).execute();
+    },
+    async down(db) {
+      await schemaOf(db, ctx).alterTable(names.grants).dropColumn('authorization_order').execute();
+    },
+  };
+}
+
+/**
  * tokenvault's migrations as a Kysely {@link MigrationProvider}: shipped in code, no files to copy.
  * Names are stable forever; new migrations are only ever appended.
  *
@@ -166,6 +184,7 @@ export function tokenVaultMigrations(options: MigrationOptions): MigrationProvid
       return {
         '0001_create_grants_and_clients': createGrantsAndClients(ctx),
         '0002_narrow_due_index': narrowDueIndex(ctx),
+        '0003_authorization_order': addAuthorizationOrder(ctx),
       };
     },
   };

@@ -41,6 +41,7 @@ export const GRANT_COLUMNS = [
   'last_error',
   'created_at',
   'updated_at',
+  'authorization_order',
 ] as const;
 
 export type GrantColumn = (typeof GRANT_COLUMNS)[number];
@@ -72,6 +73,7 @@ export function grantRowFromValues(v: readonly unknown[]): Record<GrantColumn, u
     last_error: v[18],
     created_at: v[19],
     updated_at: v[20],
+    authorization_order: v[21],
   };
 }
 
@@ -159,6 +161,7 @@ export function grantToRow(record: GrantRecord, codec: SecretCodec | undefined, 
     last_error: record.lastError === null ? null : JSON.stringify(record.lastError),
     created_at: record.createdAt,
     updated_at: record.updatedAt,
+    authorization_order: record.authorizationOrder,
   };
 }
 
@@ -314,6 +317,7 @@ export function rowToGrant(row: Readonly<Record<string, unknown>>, codec: Secret
       idToken: readSecret(row.id_token, codec, 'grants', 'id_token', key, memo),
       tokenType: row.token_type,
       tokensIssuedAt: readIntegerOrNull(row.tokens_issued_at, 'tokens_issued_at'),
+      authorizationOrder: readIntegerOrNull(row.authorization_order, 'authorization_order'),
       pending:
         pending === null
           ? null

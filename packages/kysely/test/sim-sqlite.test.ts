@@ -12,13 +12,9 @@ import { kyselyStoreFactory } from './sim-store-factories';
  */
 const RUNS = Number(process.env.TOKENVAULT_SIM_SQL_RUNS ?? 100);
 
-const OPEN_BUG_INVARIANTS = new Set<string>(['inv3-no-backwards-handout']);
-
 describe('race and expiry proofs on SQLite', () => {
   for (const name of INVARIANTS) {
-    // inv3 waits on open bug G′ (docs/race-proofs.md); the memory-store suite keeps it running as an
-    // expected failure under its fixed seed.
-    (OPEN_BUG_INVARIANTS.has(name) ? it.skip : it)(name, async () => {
+    it(name, async () => {
       await fc.assert(invariantProperty(name, undefined, { storeFactory: kyselyStoreFactory('sqlite') }), { numRuns: RUNS, seed: SIM_SEED });
     }, 300_000);
   }

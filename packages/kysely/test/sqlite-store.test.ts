@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Secret } from '@tokenvault/core';
 import { BASE_TIME, describeGrantStoreConformance, makeGrantRecord, nextGrantRecord, toPlainGrant } from '@tokenvault/store-conformance';
 import { createTokenVaultMigrator, kyselyStore, migrateToLatest, sqliteStore, tableNames, type KyselyGrantStore } from '../src/index';
+import { grantToRow } from '../src/row-mapping';
 import { CORRUPT_SCOPE, rawRowToPlain } from './support/raw-grant-row';
 import { sqliteFileHarness, tempDir } from './support/sqlite-harness';
 import { UNENCRYPTED } from './support/unencrypted';
@@ -122,7 +123,7 @@ describe('sqliteStore: schema and migrations', () => {
     expect(toPlainGrant(await again.get(record.grantId))).toEqual(toPlainGrant(record));
     await migrateToLatest(again.db, { dialect: 'sqlite' });
     const runs = (again.sqliteDatabase as Database.Database).prepare('select name from tokenvault_migration').pluck().all();
-    expect(runs).toEqual(['0001_create_grants_and_clients', '0002_narrow_due_index']);
+    expect(runs).toEqual(['0001_create_grants_and_clients', '0002_narrow_due_index', '0003_authorization_order']);
   });
 
   it('keeps two table prefixes in one file apart', async () => {
@@ -324,7 +325,7 @@ describe('sqliteStore: the prepared fast path', () => {
 });
 
 describe('migrations', () => {
-  it('0002 narrows a due index made by 0001 on a file with grants, which keep being listed and read', async () => {
+  it('0002 narrows a due index made by 0001 on a file with grants, which keep being listed and read (0003 reads them with no authorization order)', async () => {
     const { dir, remove } = await tempDir();
     opened.push(remove);
     const filename = join(dir, 'old.db');
@@ -335,9 +336,12 @@ describe('migrations', () => {
     expect((await migrator.migrateTo('0001_create_grants_and_clients')).error).toBeUndefined();
     const dueColumns = () => handle.prepare(`select name from pragma_index_info('tokenvault_grants_due_idx') order by seqno`).pluck().all();
     expect(dueColumns()).toHaveLength(21); // 0001: (state, expiry, grant_id) and every other column
-    const old = kyselyStore({ db, dialect: 'sqlite' });
-    const records = [3, 1, 2].map((n) => makeGrantRecord({ grantId: `g${n}`, accessTokenExpiresAt: BASE_TIME + n }));
-    for (const r of records) await old.create(r);
+    // Rows as a store of 0001's time wrote them: without 0003's authorization_order column.
+    const records = [3, 1, 2].map((n) => makeGrantRecord({ grantId: `g${n}`, accessTokenExpiresAt: BASE_TIME + n, authorizationOrder: null }));
+    for (const r of records) {
+      const { authorization_order: _added, ...row } = grantToRow(r, undefined);
+      await db.insertInto('tokenvault_grants').values(row).execute();
+    }
 
     const store = sqliteStore({ filename, ...UNENCRYPTED });
     opened.push(() => store.close());
@@ -361,7 +365,7 @@ describe('migrations', () => {
     const record = makeGrantRecord();
     expect(await stores[0]!.create(record)).toBe(true);
     expect((await stores[3]!.get(record.grantId))?.grantId).toBe(record.grantId);
-    expect((stores[1]!.sqliteDatabase as Database.Database).prepare('select count(*) from tokenvault_migration').pluck().get()).toBe(2);
+    expect((stores[1]!.sqliteDatabase as Database.Database).prepare('select count(*) from tokenvault_migration').pluck().get()).toBe(3);
   });
 
   it('migrate down removes what migrate up created, and up again restores it', async () => {

@@ -44,6 +44,7 @@ export function makeGrantRecord(overrides: Partial<GrantRecord> = {}): GrantReco
     idToken: null,
     tokenType: 'Bearer',
     tokensIssuedAt: BASE_TIME,
+    authorizationOrder: state === 'unauthorized' ? null : 1,
     pending: null,
     lease: state === 'refreshing' ? { owner: 'worker-1', until: BASE_TIME + 30_000 } : null,
     reauthReason: state === 'reauthRequired' ? 'refresh_token_rejected' : null,

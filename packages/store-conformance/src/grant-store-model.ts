@@ -48,6 +48,7 @@ const recordFields = fc
     idToken: secret,
     tokenType: fc.option(fc.constantFrom('Bearer', 'bearer'), { nil: null }),
     tokensIssuedAt: fc.option(at, { nil: null }),
+    authorizationOrder: fc.option(fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }), { nil: null }),
     pending: fc.option(
       fc.record({
         stateHash: fc.constantFrom(...STATE_HASHES),

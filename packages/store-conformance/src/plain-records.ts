@@ -17,6 +17,7 @@ export type PlainGrant = {
   idToken: string | null;
   tokenType: string | null;
   tokensIssuedAt: number | null;
+  authorizationOrder: number | null;
   pending: {
     stateHash: string;
     deadline: number;
@@ -69,6 +70,7 @@ export function toPlainGrant(record: GrantRecord | undefined): PlainGrant | unde
     idToken: reveal(record.idToken),
     tokenType: record.tokenType,
     tokensIssuedAt: record.tokensIssuedAt,
+    authorizationOrder: record.authorizationOrder,
     pending:
       p === null
         ? null

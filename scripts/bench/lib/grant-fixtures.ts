@@ -22,6 +22,8 @@ export function authorizedRecord(grantId: string, client: string, now: number, e
     type: 'authorization.complete',
     now,
     receivedAt: now,
+    stateHash: `bench-${grantId}`,
+    order: 1,
     tokens: {
       accessToken: new Secret(`at-${grantId}`),
       tokenType: 'Bearer',

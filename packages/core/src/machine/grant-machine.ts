@@ -27,9 +27,18 @@ export type GrantEvent =
   | { readonly type: 'authorization.begin'; readonly now: number; readonly pending: PendingAuthorization }
   /**
    * The callback's code was exchanged for tokens. `receivedAt` is when the callback arrived: the
-   * deadline applies to it, not to the moment the tokens are stored after the exchange.
+   * deadline applies to it, not to the moment the tokens are stored after the exchange. `stateHash`
+   * names the authorization; `order` is the grant's version when its callback was accepted, which
+   * orders authorizations (see `GrantRecord.authorizationOrder`).
    */
-  | { readonly type: 'authorization.complete'; readonly now: number; readonly receivedAt: number; readonly tokens: TokenSet }
+  | {
+      readonly type: 'authorization.complete';
+      readonly now: number;
+      readonly receivedAt: number;
+      readonly tokens: TokenSet;
+      readonly stateHash: string;
+      readonly order: number;
+    }
   /** The authorization ended without tokens: the user denied, the code expired or was refused. */
   | { readonly type: 'authorization.fail'; readonly now: number; readonly error: FailureInfo }
   /**
@@ -113,7 +122,20 @@ export const grantMachine = setup({
   },
   guards: {
     isPendingLive: ({ context, event }) =>
-      context.pending !== null && event.type === 'authorization.complete' && event.receivedAt <= context.pending.deadline,
+      context.pending !== null &&
+      event.type === 'authorization.complete' &&
+      event.stateHash === context.pending.stateHash &&
+      event.receivedAt <= context.pending.deadline,
+    /**
+     * The completing authorization is no longer the pending one (another was begun after it, and is
+     * still pending or has failed), and no authorization accepted after it has completed: its tokens
+     * are the newest the user consented to. Two authorizations may finish their code exchanges in
+     * either order; the one whose callback was accepted later wins, whichever is stored last.
+     */
+    isNewestCompletion: ({ context, event }) =>
+      event.type === 'authorization.complete' &&
+      event.stateHash !== context.pending?.stateHash &&
+      (context.authorizationOrder === null || event.order > context.authorizationOrder),
     hasRefreshToken: ({ context }) => context.refreshToken !== null,
     canTakeOverLease: ({ context, event }) =>
       context.refreshToken !== null && event.type === 'refresh.start' && leaseOver(context, event),
@@ -128,7 +150,17 @@ export const grantMachine = setup({
     }),
     storeAuthorizedTokens: assign(({ context, event }) => {
       if (event.type !== 'authorization.complete') return {};
-      return { ...withTokens(context, event.tokens, event.now, context.pending?.scope ?? []), pending: null, reauthReason: null };
+      return {
+        ...withTokens(context, event.tokens, event.now, context.pending?.scope ?? []),
+        pending: null,
+        reauthReason: null,
+        authorizationOrder: event.order,
+      };
+    }),
+    // The pending authorization (begun later, not completed) stays: its consent may still come.
+    storeReplacedAuthorizationTokens: assign(({ context, event }) => {
+      if (event.type !== 'authorization.complete') return {};
+      return { ...withTokens(context, event.tokens, event.now, context.scope), reauthReason: null, authorizationOrder: event.order };
     }),
     recordAuthorizationFailure: assign(({ event }) => {
       if (event.type !== 'authorization.fail') return {};
@@ -194,6 +226,7 @@ export const grantMachine = setup({
     idToken: null,
     tokenType: null,
     tokensIssuedAt: null,
+    authorizationOrder: null,
     pending: null,
     lease: null,
     reauthReason: null,
@@ -205,15 +238,20 @@ export const grantMachine = setup({
     unauthorized: {
       on: {
         'authorization.begin': { target: 'awaitingCode', actions: 'recordPending' },
+        // An authorization replaced by a later one that then failed (the user denied it) completes.
+        'authorization.complete': { guard: 'isNewestCompletion', target: 'authorized', actions: 'storeReplacedAuthorizationTokens' },
         'tokens.import': { target: 'authorized', actions: 'storeImportedTokens' },
       },
     },
     awaitingCode: {
       on: {
         'authorization.begin': { target: 'awaitingCode', actions: 'recordPending' },
-        'authorization.complete': { guard: 'isPendingLive', target: 'authorized', actions: 'storeAuthorizedTokens' },
+        'authorization.complete': [
+          { guard: 'isPendingLive', target: 'authorized', actions: 'storeAuthorizedTokens' },
+          // An exchange whose authorization was replaced meanwhile by a later one, still pending.
+          { guard: 'isNewestCompletion', target: 'authorized', actions: 'storeReplacedAuthorizationTokens' },
+        ],
         'authorization.fail': { target: 'unauthorized', actions: 'recordAuthorizationFailure' },
-        // Tokens from an exchange whose pending authorization was replaced meanwhile are kept.
         'tokens.import': { target: 'authorized', actions: 'storeImportedTokens' },
       },
     },
@@ -221,7 +259,10 @@ export const grantMachine = setup({
       on: {
         // A scope upgrade: the old tokens keep working while the user consents again.
         'authorization.begin': { target: 'authorized', actions: 'recordPending' },
-        'authorization.complete': { guard: 'isPendingLive', target: 'authorized', actions: 'storeAuthorizedTokens' },
+        'authorization.complete': [
+          { guard: 'isPendingLive', target: 'authorized', actions: 'storeAuthorizedTokens' },
+          { guard: 'isNewestCompletion', target: 'authorized', actions: 'storeReplacedAuthorizationTokens' },
+        ],
         'authorization.fail': { target: 'authorized', actions: 'recordAuthorizationFailure' },
         'refresh.start': { guard: 'hasRefreshToken', target: 'refreshing', actions: 'takeLease' },
         'token.reject': { target: 'reauthRequired', actions: 'recordTokenRejection' },
@@ -243,7 +284,10 @@ export const grantMachine = setup({
       on: {
         'authorization.begin': { target: 'awaitingCode', actions: 'recordPending' },
         // A consent begun before the grant died can still complete.
-        'authorization.complete': { guard: 'isPendingLive', target: 'authorized', actions: 'storeAuthorizedTokens' },
+        'authorization.complete': [
+          { guard: 'isPendingLive', target: 'authorized', actions: 'storeAuthorizedTokens' },
+          { guard: 'isNewestCompletion', target: 'authorized', actions: 'storeReplacedAuthorizationTokens' },
+        ],
         'authorization.fail': { target: 'reauthRequired', actions: 'recordAuthorizationFailure' },
         'tokens.import': { target: 'authorized', actions: 'storeImportedTokens' },
       },

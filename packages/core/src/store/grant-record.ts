@@ -61,6 +61,9 @@ export function grantRecordProblem(value: unknown): string | undefined {
   if (r.tokensIssuedAt !== null && !isInteger(r.tokensIssuedAt)) {
     return 'field "tokensIssuedAt" must be an integer (epoch ms) or null';
   }
+  if (r.authorizationOrder !== null && !(isInteger(r.authorizationOrder) && r.authorizationOrder >= 1)) {
+    return 'field "authorizationOrder" must be an integer of at least 1, or null';
+  }
   const pendingProblem = r.pending === null ? undefined : pendingProblemOf(r.pending);
   if (pendingProblem) return pendingProblem;
   if (r.lease !== null) {
@@ -180,6 +183,7 @@ export function freezeGrantRecord(record: GrantRecord): GrantRecord {
     idToken: record.idToken,
     tokenType: record.tokenType,
     tokensIssuedAt: record.tokensIssuedAt,
+    authorizationOrder: record.authorizationOrder,
     pending:
       p === null
         ? null
@@ -264,6 +268,7 @@ export function grantRecordsEqual(a: GrantRecord | undefined, b: GrantRecord | u
     sameSecret(a.idToken, b.idToken) &&
     a.tokenType === b.tokenType &&
     a.tokensIssuedAt === b.tokensIssuedAt &&
+    a.authorizationOrder === b.authorizationOrder &&
     samePending &&
     (a.lease === b.lease || (a.lease !== null && b.lease !== null && a.lease.owner === b.lease.owner && a.lease.until === b.lease.until)) &&
     a.reauthReason === b.reauthReason &&

@@ -78,6 +78,14 @@ export interface GrantRecord {
   readonly tokenType: string | null;
   /** When the current access token was obtained. */
   readonly tokensIssuedAt: number | null;
+  /**
+   * Where the authorization behind the current tokens stands among the grant's authorizations: the
+   * grant's `version` when that authorization's callback was accepted (null: none completed yet). A
+   * later authorization's callback is always accepted at a higher version, so a code exchange of an
+   * earlier one that finishes last is recognised as older and never stored over these tokens.
+   * Refreshes keep it; so does `importGrant`.
+   */
+  readonly authorizationOrder: number | null;
   readonly pending: PendingAuthorization | null;
   /** Present exactly when `state` is `refreshing`. */
   readonly lease: Lease | null;

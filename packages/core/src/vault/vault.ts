@@ -368,15 +368,43 @@ export class Vault {
       }
       throw e;
     }
-    const completed = await this.#update(record.grantId, record.client, options.signal, (current) => {
-      if (current.pending?.stateHash === stateHash) {
-        return { type: 'authorization.complete', now: this.#o.clock.now(), receivedAt: now, tokens };
-      }
-      // The pending authorization was replaced meanwhile (a second beginAuthorization). The tokens this
-      // exchange obtained are kept (the newest authorization winning when two complete out of order is
-      // an open problem: see docs/race-proofs.md, bug G′).
-      return { type: 'tokens.import', now: this.#o.clock.now(), tokens: { ...tokens, scope: tokens.scope ?? pending.scope } };
-    });
+    return this.#storeCompletion(record, stateHash, now, { ...tokens, scope: tokens.scope ?? pending.scope }, options.signal);
+  }
+
+  /**
+   * Stores the tokens of an authorization whose code was exchanged, if they are still the newest the
+   * user consented to. Another authorization of the grant may have been begun meanwhile, and its code
+   * exchanged first: then the one whose callback was accepted later wins, whichever finishes last.
+   * The order is the grant's version when the callback was accepted (`accepted.version`): a later
+   * authorization can only be begun after this callback was accepted (it replaces the pending state
+   * this callback matched), so its callback is accepted at a higher version. The machine keeps the
+   * order of the tokens it holds (`authorizationOrder`) and refuses an older completion; see
+   * docs/race-proofs.md, bug G′.
+   */
+  async #storeCompletion(accepted: GrantRecord, stateHash: string, receivedAt: number, tokens: TokenSet, signal: AbortSignal | undefined): Promise<GrantInfo> {
+    const grantId = accepted.grantId;
+    let superseded = false as boolean;
+    let completed: GrantRecord;
+    try {
+      completed = await this.#update(grantId, undefined, signal, (current) => {
+        superseded = false;
+        // Versions only grow within one life of a grant: a different creation time, or a lower version,
+        // means it was forgotten (and maybe created again) since the callback was accepted. Its tokens
+        // belong to the grant the application deleted, not to the one there now.
+        if (current.createdAt !== accepted.createdAt || current.version < accepted.version) throw forgottenDuringExchange(grantId);
+        const event: GrantEvent = { type: 'authorization.complete', now: this.#o.clock.now(), receivedAt, tokens, stateHash, order: accepted.version };
+        if (applyGrantEvent(current, event) !== undefined) return event;
+        // A later authorization has completed meanwhile: its tokens stay; this exchange's are dropped.
+        superseded = true;
+        return null;
+      });
+    } catch (e) {
+      if (e instanceof UnknownGrantError) throw forgottenDuringExchange(grantId);
+      throw e;
+    }
+    if (superseded) {
+      this.#o.logger.info({ grantId }, 'tokenvault: a later authorization of this grant completed first; the tokens of this older one are not stored');
+    }
     return toGrantInfo(completed);
   }
 
@@ -1201,6 +1229,10 @@ function usableWithMargin(record: GrantRecord, need: Freshness, now: number, mar
 /** A number in [0, 1) from four random bytes (the vault's `random` source, for backoff jitter). */
 function unitInterval(bytes: Uint8Array): number {
   return ((bytes[0] ?? 0) * 2 ** 24 + (bytes[1] ?? 0) * 2 ** 16 + (bytes[2] ?? 0) * 2 ** 8 + (bytes[3] ?? 0)) / 2 ** 32;
+}
+
+function forgottenDuringExchange(grantId: string): StateMismatchError {
+  return new StateMismatchError(`grant "${grantId}" was forgotten while the authorization code was being exchanged; its tokens are not stored`);
 }
 
 function toTokenVaultError(error: unknown): Error {

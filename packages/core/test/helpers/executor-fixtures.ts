@@ -114,6 +114,8 @@ export function authorizedRecord(grantId: string, minted: MintedGrant, now: numb
     type: 'authorization.complete',
     now,
     receivedAt: now,
+    stateHash: `state-${grantId}`,
+    order: begun!.version,
     tokens: {
       accessToken: new Secret(minted.accessToken),
       tokenType: 'Bearer',

@@ -32,7 +32,7 @@ export function pending(now: number, n = 0): PendingAuthorization {
 export function everyEvent(now: number, n: number): GrantEvent[] {
   return [
     { type: 'authorization.begin', now, pending: pending(now, n) },
-    { type: 'authorization.complete', now, receivedAt: now, tokens: tokens(n, now) },
+    { type: 'authorization.complete', now, receivedAt: now, tokens: tokens(n, now), stateHash: `state-hash-${n}`, order: n + 1 },
     { type: 'authorization.fail', now, error: { code: 'access_denied', message: 'denied' } },
     { type: 'refresh.start', now, owner: OWNER_A, leaseUntil: now + 30_000 },
     { type: 'refresh.start', now, owner: OWNER_B, leaseUntil: now + 30_000 },

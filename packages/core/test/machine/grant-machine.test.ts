@@ -22,7 +22,7 @@ function run(events: GrantEvent[]): GrantRecord {
 function authorized(): GrantRecord {
   return run([
     { type: 'authorization.begin', now: T0, pending: pending(T0) },
-    { type: 'authorization.complete', now: T0 + 1000, receivedAt: T0 + 1000, tokens: tokens(1, T0 + 1000) },
+    { type: 'authorization.complete', now: T0 + 1000, receivedAt: T0 + 1000, tokens: tokens(1, T0 + 1000), stateHash: pending(T0).stateHash, order: 2 },
   ]);
 }
 
@@ -107,8 +107,9 @@ describe('grant machine', () => {
 
   it('refuses a code completed after the deadline', () => {
     const waiting = run([{ type: 'authorization.begin', now: T0, pending: pending(T0) }]);
-    expect(applyGrantEvent(waiting, { type: 'authorization.complete', now: T0 + 180_001, receivedAt: T0 + 180_001, tokens: tokens(1, T0) })).toBeUndefined();
-    expect(applyGrantEvent(waiting, { type: 'authorization.complete', now: T0 + 190_000, receivedAt: T0 + 180_000, tokens: tokens(1, T0) })?.state).toBe('authorized');
+    const hash = pending(T0).stateHash;
+    expect(applyGrantEvent(waiting, { type: 'authorization.complete', now: T0 + 180_001, receivedAt: T0 + 180_001, tokens: tokens(1, T0), stateHash: hash, order: 2 })).toBeUndefined();
+    expect(applyGrantEvent(waiting, { type: 'authorization.complete', now: T0 + 190_000, receivedAt: T0 + 180_000, tokens: tokens(1, T0), stateHash: hash, order: 2 })?.state).toBe('authorized');
   });
 
   it('lets an authorized grant ask for a wider scope while its tokens keep working', () => {
@@ -119,6 +120,53 @@ describe('grant machine', () => {
     const denied = applyGrantEvent(upgrading, { type: 'authorization.fail', now: T0 + 6000, error: { code: 'access_denied', message: 'no' } })!;
     expect(denied).toMatchObject({ state: 'authorized', pending: null });
     expect(denied.accessToken?.reveal()).toBe('access-1');
+  });
+
+  describe('two authorizations whose code exchanges finish in either order (bug G′)', () => {
+    // A is begun and its callback accepted (order 2); then B is begun (replacing A's pending state).
+    const first = pending(T0, 1);
+    const second = pending(T0 + 10, 2);
+    const completeFirst = (now: number): GrantEvent => ({ type: 'authorization.complete', now, receivedAt: T0 + 1, tokens: tokens(1, now), stateHash: first.stateHash, order: 2 });
+    const completeSecond = (now: number, order: number): GrantEvent => ({ type: 'authorization.complete', now, receivedAt: T0 + 11, tokens: tokens(2, now), stateHash: second.stateHash, order });
+    const bothBegun = () => run([
+      { type: 'authorization.begin', now: T0, pending: first },
+      { type: 'authorization.begin', now: T0 + 10, pending: second },
+    ]);
+
+    it('stores the older one while the newer is still pending, and keeps the newer pending', () => {
+      const a = applyGrantEvent(bothBegun(), completeFirst(T0 + 20))!;
+      expect(a).toMatchObject({ state: 'authorized', authorizationOrder: 2 });
+      expect(a.accessToken?.reveal()).toBe('access-1');
+      expect(a.pending?.stateHash).toBe(second.stateHash);
+      const b = applyGrantEvent(a, completeSecond(T0 + 30, 4))!;
+      expect(b).toMatchObject({ state: 'authorized', authorizationOrder: 4, pending: null });
+      expect(b.accessToken?.reveal()).toBe('access-2');
+    });
+
+    it('refuses the older one once the newer has completed, whatever the state', () => {
+      const b = applyGrantEvent(bothBegun(), completeSecond(T0 + 20, 4))!;
+      expect(b).toMatchObject({ state: 'authorized', authorizationOrder: 4 });
+      expect(applyGrantEvent(b, completeFirst(T0 + 30))).toBeUndefined();
+      // Still refused after the newer tokens were refreshed, or the grant died.
+      const leased = applyGrantEvent(b, { type: 'refresh.start', now: T0 + 40, owner: OWNER_A, leaseUntil: T0 + 70_000 })!;
+      const refreshed = applyGrantEvent(leased, { type: 'refresh.succeed', now: T0 + 50, owner: OWNER_A, tokens: tokens(3, T0 + 50) })!;
+      expect(refreshed.authorizationOrder).toBe(4);
+      expect(applyGrantEvent(refreshed, completeFirst(T0 + 60))).toBeUndefined();
+      const dead = applyGrantEvent(refreshed, { type: 'token.reject', now: T0 + 70, reason: 'token_revoked' })!;
+      expect(applyGrantEvent(dead, completeFirst(T0 + 80))).toBeUndefined();
+    });
+
+    it('stores the older one when the newer failed (the user denied it)', () => {
+      const denied = applyGrantEvent(bothBegun(), { type: 'authorization.fail', now: T0 + 20, error: { code: 'access_denied', message: 'no' } })!;
+      expect(denied.state).toBe('unauthorized');
+      expect(applyGrantEvent(denied, completeFirst(T0 + 30))).toMatchObject({ state: 'authorized', authorizationOrder: 2 });
+    });
+
+    it('imported tokens keep the order of the authorization they replace', () => {
+      const b = applyGrantEvent(bothBegun(), completeSecond(T0 + 20, 4))!;
+      const imported = applyGrantEvent(b, { type: 'tokens.import', now: T0 + 30, tokens: tokens(9, T0 + 30) })!;
+      expect(imported.authorizationOrder).toBe(4);
+    });
   });
 
   it('round-trips a persisted record through JSON-like copies', () => {

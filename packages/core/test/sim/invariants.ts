@@ -174,10 +174,10 @@ export function inv4(w: SimWorld): string[] {
 // ──────────────────────────────────────────────────────────── 5
 
 /**
- * At quiescence, the newest refresh token (newest authorization first, then newest in its chain) that
- * the provider issued and a vault that is still alive received, or that was ever stored, is the one the
- * store holds, unless it is dead at the provider anyway. Tokens of an authorization made before the
- * grant's last `forget` do not count.
+ * At quiescence, the newest refresh token (newest authorization first — the later consent, see
+ * `Chain.serial` — then newest in its chain) that the provider issued and a vault that is still alive
+ * received, or that was ever stored, is the one the store holds, unless it is dead at the provider
+ * anyway. Tokens of an authorization consented to before the grant's last `forget` do not count.
  */
 export function inv5(w: SimWorld, q: Quiescence): string[] {
   const out: string[] = [];
@@ -187,7 +187,8 @@ export function inv5(w: SimWorld, q: Quiescence): string[] {
     let best: { value: string; chain: number; serial: number; how: string } | undefined;
     for (const rt of p.refreshTokens.values()) {
       if (rt.grantId !== grantId) continue;
-      // A forgotten grant's tokens are abandoned on purpose: only authorizations made after the forget count.
+      // A forgotten grant's tokens are abandoned on purpose: only authorizations the user consented to
+      // after the forget count (a chain's createdOrder is its consent), whenever their code was exchanged.
       if ((p.chains.get(rt.chainId)?.createdOrder ?? 0) < forgotten) continue;
       const ex = p.exchange(rt.exchangeId);
       const received = ex.delivery === 'delivered' && ex.sentOrder > forgotten && (ex.deliveredOrder ?? 0) < q.order && q.alive.has(ex.vault);

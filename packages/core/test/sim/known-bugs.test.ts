@@ -3,9 +3,9 @@ import { checkScenario, expiredGrant, freshGrant, noGrant, type Scenario, world 
 
 /*
  * Engine bugs the race proofs found (docs/race-proofs.md, "Bugs found"), each as the smallest world
- * and command list that shows it, checked over a fixed set of interleavings. A fixed one stays here as
- * a regression test (it fails on an engine with the bug back in); an open one is expected to fail.
- * The letters match the report.
+ * and command list that shows it, checked over a fixed set of interleavings. Every one is fixed; each
+ * stays here as a regression test (it fails on an engine with the bug back in). The letters match the
+ * report.
  */
 const BUGS: readonly (Scenario & { readonly runs?: number })[] = [
   {
@@ -129,16 +129,9 @@ const BUGS: readonly (Scenario & { readonly runs?: number })[] = [
   },
 ];
 
-/**
- * Bugs still open (docs/race-proofs.md, "Open"): their scenarios are expected to fail. `it.fails` keeps
- * them running, and turns red the day a fix makes one pass — then move it to the fixed list.
- */
-const OPEN = new Set(['G′: two authorizations completing out of order']);
-const isOpen = (name: string) => [...OPEN].some((prefix) => name.startsWith(prefix));
-
 describe('known engine bugs (regression scenarios from shrunk counterexamples)', () => {
   for (const bug of BUGS) {
-    (isOpen(bug.name) ? it.fails : it)(bug.name, async () => {
+    it(bug.name, async () => {
       const result = await checkScenario(bug, { runs: bug.runs ?? 200 });
       if (result.failed) throw result.errorInstance;
     }, 120_000);

@@ -33,9 +33,13 @@ export interface ProviderOptions {
 export interface Chain {
   readonly id: number;
   readonly grantId: string;
-  /** Issue serial of the chain's first tokens: later authorizations have larger ones. */
+  /**
+   * Orders authorizations: the serial of the code the user's consent produced (a seeded chain: its own,
+   * at seeding). A later consent is a newer authorization, whenever its code is exchanged: the client
+   * sees when a callback arrives, never in which order the provider processes two exchanges.
+   */
   readonly serial: number;
-  /** Global order of the authorization that created it. */
+  /** Global order of the consent (code issue) that created it; a seeded chain's, of its seeding. */
   readonly createdOrder: number;
   revokedAt: number | null;
   revokedOrder: number | null;
@@ -112,6 +116,9 @@ export interface ProviderAnswer {
 
 interface CodeInfo {
   readonly grantId: string;
+  /** Issue serial and global order of the consent: they order the chain the code's exchange creates. */
+  readonly serial: number;
+  readonly consentOrder: number;
   readonly expiresAt: number;
   readonly serverState: string | null;
   readonly scope: string;
@@ -205,9 +212,12 @@ export class ProviderModel {
       callback.searchParams.set('state', state);
       return callback.toString();
     }
-    const code = `code-${++this.#serial}`;
+    const serial = ++this.#serial;
+    const code = `code-${serial}`;
     this.#codes.set(code, {
       grantId,
+      serial,
+      consentOrder: this.#order(),
       expiresAt: this.#now() + SIM.codeLifetimeMs,
       serverState: url.searchParams.get('server_state'),
       scope: url.searchParams.get('scope') ?? '',
@@ -308,7 +318,7 @@ export class ProviderModel {
     }
     if (code.serverState !== null && form.get('server_state') !== code.serverState) return oauthError(400, 'invalid_grant');
     code.used = true;
-    const chain = this.#newChain(code.grantId);
+    const chain = this.#newChain(code.grantId, code.serial, code.consentOrder);
     const rt = this.#issueRefreshToken(chain, exchange, now);
     const at = this.#issueAccessToken(chain, exchange, now);
     return this.#tokenAnswer(exchange, at, rt.value, code.scope);
@@ -386,9 +396,9 @@ export class ProviderModel {
     return { status: 200, headers: { 'content-type': body.startsWith('<') ? 'text/html' : 'application/json' }, body };
   }
 
-  #newChain(grantId: string): Chain {
+  #newChain(grantId: string, serial = ++this.#serial, createdOrder = this.#order()): Chain {
     const id = this.chains.size;
-    const chain: Chain = { id, grantId, serial: ++this.#serial, createdOrder: this.#order(), revokedAt: null, revokedOrder: null, revokedBecause: null };
+    const chain: Chain = { id, grantId, serial, createdOrder, revokedAt: null, revokedOrder: null, revokedBecause: null };
     this.chains.set(id, chain);
     return chain;
   }

@@ -12,9 +12,7 @@ describe('race and expiry proofs on the memory store: calls', () => {
     await fc.assert(invariantProperty('inv2-no-expired-handout'), { numRuns: SIM_RUNS, seed: SIM_SEED });
   }, SIM_TIMEOUT_MS);
 
-  // Open bug G′ (two authorizations completing out of order, docs/race-proofs.md) fails this under the
-  // CI seed; `it.fails` keeps it running until the fix lands.
-  it.fails('inv3: tokens never go backwards: handed out only once stored, never older than the one stored when the call began', async () => {
+  it('inv3: tokens never go backwards: handed out only once stored, never older than the one stored when the call began', async () => {
     await fc.assert(invariantProperty('inv3-no-backwards-handout'), { numRuns: SIM_RUNS, seed: SIM_SEED });
   }, SIM_TIMEOUT_MS);
 

@@ -201,11 +201,14 @@ export class SimWorld {
         now: issuedAt,
         pending: { stateHash: `seed-${grantId}`, deadline: issuedAt + SIM.codeLifetimeMs, scope: ['r_profile'], redirectUri: SIM.redirectUri, codeVerifier: null, serverState: null },
       });
-      // `receivedAt` is sent for engines whose machine wants it (when the callback arrived); others ignore it.
+      // `receivedAt`, `stateHash` and `order` are sent for engines whose machine wants them; others ignore them.
       const complete = {
         type: 'authorization.complete',
         now: issuedAt,
         receivedAt: issuedAt,
+        stateHash: `seed-${grantId}`,
+        // Stored below as version 1: its callback was accepted "before" that, the lowest order there is.
+        order: 1,
         tokens: {
           accessToken: new e.Secret(accessToken.value),
           tokenType: 'Bearer',

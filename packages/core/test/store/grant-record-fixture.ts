@@ -15,6 +15,7 @@ export function grantRecord(overrides: Partial<GrantRecord> = {}): GrantRecord {
     idToken: null,
     tokenType: 'Bearer',
     tokensIssuedAt: 1_700_000_000_000,
+    authorizationOrder: null,
     pending: null,
     lease: null,
     reauthReason: null,

@@ -19,6 +19,7 @@ export function rawRowToPlain(row: Record<string, unknown> | undefined): Record<
     idToken: row.id_token,
     tokenType: row.token_type,
     tokensIssuedAt: int(row.tokens_issued_at),
+    authorizationOrder: int(row.authorization_order),
     pending:
       pending === null
         ? null
