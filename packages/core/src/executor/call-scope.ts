@@ -1,3 +1,6 @@
+// The global `performance` is a getter on every read in Node 20; the module's export is a plain object.
+import { performance } from 'node:perf_hooks';
+
 /**
  * The cancellation of one `vault.fetch` call: the caller's signal, the call's deadline (`timeoutMs`) and
  * each attempt's deadline (`attemptTimeoutMs`).
@@ -79,7 +82,8 @@ export class CallScope {
   /**
    * One HTTP attempt: `response` raced against one timer, set for the attempt's timeout or the call's
    * deadline, whichever comes first. When the timer wins, the request is abandoned and its response
-   * cancelled whenever it arrives.
+   * cancelled whenever it arrives. (One promise settled by whichever comes first, rather than
+   * `Promise.race` and a `then`: three promises fewer per call.)
    */
   attempt(response: Promise<Response>, attemptTimeoutMs: number): Promise<Response> {
     this.#attemptTimedOut = false;
@@ -91,9 +95,10 @@ export class CallScope {
     // would make every call a list of its own.
     const ms = ownTimeout ? attemptTimeoutMs : Math.ceil(remaining);
     if (ms === Number.POSITIVE_INFINITY) return response;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const overtaken = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
+    return new Promise<Response>((resolve, reject) => {
+      let overtaken = false;
+      const timer = setTimeout(() => {
+        overtaken = true;
         if (ownTimeout) {
           this.#attemptTimedOut = true;
           reject(new DOMException(`no response headers within ${attemptTimeoutMs} ms`, 'TimeoutError'));
@@ -103,22 +108,25 @@ export class CallScope {
         }
       }, ms);
       timer.unref?.();
+      response.then(
+        (res) => {
+          if (overtaken) cancelLate(res);
+          else {
+            clearTimeout(timer);
+            resolve(res);
+          }
+        },
+        (e: unknown) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      );
     });
-    return Promise.race([response, overtaken]).then(
-      (res) => {
-        clearTimeout(timer);
-        return res;
-      },
-      (e: unknown) => {
-        clearTimeout(timer);
-        return this.#abandon(response, e);
-      },
-    );
   }
 
   /** Rejects with `reason`; the request may still answer: its connection is released when it does. */
   #abandon(response: Promise<Response>, reason: unknown): Promise<never> {
-    response.then((late) => void late.body?.cancel().catch(() => undefined), () => undefined);
+    response.then(cancelLate, () => undefined);
     return Promise.reject(reason);
   }
 
@@ -167,4 +175,9 @@ export class CallScope {
     this.#rejectDeadline?.(this.#timeoutReason);
     this.#controller?.abort(this.#timeoutReason);
   }
+}
+
+/** A response nobody waits for any more: its body is cancelled so the connection is released. */
+function cancelLate(late: Response): void {
+  void late.body?.cancel().catch(() => undefined);
 }

@@ -16,6 +16,8 @@ export interface ExecutorHost {
   fetch(): FetchLike;
   logger(): Logger;
   emit<K extends VaultEventName>(event: K, payload: VaultEventMap[K]): void;
+  /** Whether anyone listens to `event`; the executor builds (and times) no payload nobody receives. */
+  listens(event: VaultEventName): boolean;
   /** The client (provider profile, token placement) the grant belongs to. */
   grantClient(grantId: string): Promise<ResolvedClient>;
   /**

@@ -43,14 +43,15 @@ export interface VaultFetchInit extends RequestInit {
  * @example
  * const res = await executeFetch(host, 'alice', 'people/@me/@self', { signal: AbortSignal.timeout(5_000) });
  */
-export async function executeFetch(
-  host: ExecutorHost,
-  grantId: string,
-  input: string | URL | Request,
-  init?: VaultFetchInit,
-): Promise<Response> {
-  const options = resolveCallOptions(host.options(), init?.tokenvault);
-  return new FetchCall(host, grantId, options, callerSignal(input, init)).run(input, init);
+export function executeFetch(host: ExecutorHost, grantId: string, input: string | URL | Request, init?: VaultFetchInit): Promise<Response> {
+  // Not an async function: `run`'s promise is handed back as is rather than wrapped in another (a promise
+  // and a few microtask turns per call); a mistake found before `run` still rejects rather than throws.
+  try {
+    const options = resolveCallOptions(host.options(), init?.tokenvault);
+    return new FetchCall(host, grantId, options, callerSignal(input, init)).run(input, init);
+  } catch (e) {
+    return Promise.reject(e);
+  }
 }
 
 /** Why the next attempt is a retry; reported by the `retry` event when it is sent. */
@@ -97,7 +98,7 @@ class FetchCall {
       const client = fresh?.client ?? (await this.#host.grantClient(this.#grantId));
       this.#client = client;
       this.#placement = checkPlacement(init?.tokenvault?.placement, client.tokenPlacement);
-      const finished = finishRequest(draft, client.provider.apiBaseUrl);
+      const finished = finishRequest(draft, client.provider);
       this.#req = finished instanceof Promise ? await finished : finished;
       const req = this.#req;
       const { retry, retryNonIdempotent } = this.#options;
@@ -351,9 +352,14 @@ class FetchCall {
   }
 
   #attemptEnded(req: PreparedRequest, attempt: number, started: number, status: number | null, error: string | null): void {
-    const at = this.#host.clock().now();
+    const host = this.#host;
+    const listened = host.listens('request');
+    // Its end time is for the `request` event and for the delay of a `retry`, which never follows a 2xx.
+    if (!listened && status !== null && status >= 200 && status < 300) return;
+    const at = host.clock().now();
     this.#lastAttemptEnd = at;
-    this.#host.emit('request', {
+    if (!listened) return;
+    host.emit('request', {
       grantId: this.#grantId,
       client: this.#client?.id ?? '',
       method: req.method,
@@ -368,7 +374,8 @@ class FetchCall {
 
   #settled(status: number | null, error: string | null): void {
     const req = this.#req;
-    if (req === undefined) return; // refused before a request existed: nothing was attempted
+    // Refused before a request existed: nothing was attempted.
+    if (req === undefined || !this.#host.listens('response')) return;
     const at = this.#host.clock().now();
     this.#host.emit('response', {
       grantId: this.#grantId,

@@ -128,6 +128,11 @@ export class VaultEmitter {
     this.#listeners.get(event)?.delete(listener as (payload: never) => void);
   }
 
+  /** Whether anyone listens to `event`: lets a hot path skip building a payload nobody receives. */
+  listens(event: VaultEventName): boolean {
+    return (this.#listeners.get(event)?.size ?? 0) > 0;
+  }
+
   emit<K extends VaultEventName>(event: K, payload: VaultEventMap[K]): void {
     const set = this.#listeners.get(event);
     if (!set || set.size === 0) return;

@@ -465,6 +465,7 @@ export class Vault {
     fetch: () => this.#o.fetch,
     logger: () => this.#o.logger,
     emit: (event, payload) => this.#emitter.emit(event, payload),
+    listens: (event) => this.#emitter.listens(event),
     grantClient: async (grantId) => {
       const cached = this.#cache.get(grantId) ?? (await this.#load(grantId));
       return this.#client(cached.client);

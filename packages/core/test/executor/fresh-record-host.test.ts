@@ -24,6 +24,7 @@ function hostWithFreshRecord(vault: Vault) {
     fetch: () => fetch,
     logger: () => silentLogger,
     emit: <K extends VaultEventName>(name: K, payload: VaultEventMap[K]) => void events.push({ name, payload }),
+    listens: () => true,
     grantClient: async (grantId) => {
       calls.grantClient++;
       return vault.client((await vault.inspect(grantId))!.client);
