@@ -65,11 +65,9 @@ try {
   console.log(`\ncodec: encode ${(1e6 / codecOps.encode!).toFixed(1)} µs, decode ${(1e6 / codecOps.decode!).toFixed(1)} µs per value (a rekeyed grant with 2 secrets costs 2 of each)`);
 
   // ── rekey ───────────────────────────────────────────────────────────────────────────────────────
-  const rekey = async (name: string, prepare?: (store: RekeyableKyselyStore) => void): Promise<number> => {
+  const rekey = async (name: string): Promise<number> => {
     const seeding = performance.now();
     const underA = await openSeeded(name, { keys: A }, REKEY_GRANTS);
-    await underA.ready();
-    prepare?.(underA);
     await underA.close();
     const seededMs = performance.now() - seeding;
     const ring = sqliteStore({ filename: join(dir, `${name}.db`), encryption: { keys: `${B},${A}` } });
@@ -90,17 +88,12 @@ try {
     );
     return rowsPerSecond;
   };
+  // Three runs, each on a freshly seeded file: the first also pays for compiling the codec and rekey
+  // paths (a real rekey of a large table is past that after its first pages); the verdict takes the median.
   console.log(`\nSQLite file, ${REKEY_GRANTS.toLocaleString('en-US')} grants, 2 secrets each, pages of 1,000:`);
-  const shipped = await rekey('schema as shipped');
-  // An experiment, not the shipped schema: the due index without the secret columns it carries for
-  // covering reads. Every secret write also rewrites that (large) index entry, which dominates rekey.
-  const experiment = await rekey('experiment: due index without secret columns', (store) =>
-    store.sqliteDatabase!.exec(
-      'drop index tokenvault_grants_due_idx; create index tokenvault_grants_due_idx on tokenvault_grants ' +
-        '(state, access_token_expires_at, grant_id, client, version, scope, token_type, tokens_issued_at, pending, pending_state_hash, lease_owner, lease_until, reauth_reason, last_error, created_at, updated_at)',
-    ),
-  );
-  console.log(`\nrekey (schema as shipped): ${verdict(shipped >= 20_000)} ≥ 20,000 rows/s; (experiment): ${verdict(experiment >= 20_000)}`);
+  const runs = [await rekey('run 1'), await rekey('run 2'), await rekey('run 3')];
+  const medianRate = [...runs].sort((x, y) => x - y)[1]!;
+  console.log(`\nrekey: ${verdict(medianRate >= 20_000)} ≥ 20,000 rows/s (median of 3 runs: ${Math.round(medianRate).toLocaleString('en-US')} rows/s)`);
   console.log(`machine load average during the run: ${loadavg().map((l) => l.toFixed(1)).join(', ')} (wall-clock figures shrink with it; CPU-second figures much less)`);
 } finally {
   rmSync(dir, { recursive: true, force: true });

@@ -295,8 +295,10 @@ export class Vault {
    * Finishes an authorization from the callback (the redirected URL, its path as `req.url` gives it,
    * or its query parameters): verifies the state (constant time, single use, within its deadline,
    * bound to `sessionId` when it was begun with one) and, when a URL or path is given, that it arrived
-   * at the client's redirect URI; then exchanges the code and stores the tokens. Throws
-   * `StateMismatchError` for an unknown, forged, replayed or cross-session state,
+   * at the client's redirect URI; then exchanges the code and stores the tokens — unless a later
+   * authorization of the grant completed while the code was being exchanged: then the grant is
+   * returned as it is, with the newer tokens. Throws `StateMismatchError` for an unknown, forged,
+   * replayed or cross-session state (or a grant forgotten during the exchange),
    * `RedirectUriMismatchError` for a callback at another URL, `AuthorizationExpiredError` past the
    * deadline, `AccessDeniedError` when the user said no.
    *
