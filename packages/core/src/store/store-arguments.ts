@@ -32,8 +32,9 @@ export function assertNextVersion(next: GrantRecord, expectedVersion: number): v
 
 /**
  * The version rule of `create`: a new grant starts at any safe positive integer. The vault starts a
- * grant at its creation time in ms, so a grant deleted and created again never meets a version its
- * previous life had (a stale writer's compare-and-set from before the delete cannot succeed: no ABA).
+ * grant at a random version in [2^52, 2^52 + 2^51), so a grant deleted and created again (even in the
+ * same millisecond) meets a version its previous life had only with negligible probability: a stale
+ * writer's compare-and-set from before the delete does not succeed (no ABA).
  */
 export function assertFirstVersion(record: GrantRecord): void {
   if (!Number.isSafeInteger(record.version) || record.version < 1) {

@@ -32,6 +32,7 @@ import {
   serverStateRequest,
 } from '../protocol/index';
 import type { HttpRequest, TokenSet } from '../protocol/types';
+import { grantRecordsEqual } from '../store/grant-record';
 import type { DueGrant, GrantFilter, GrantRecord, Page, PageRequest, PendingAuthorization } from '../store/grant-store';
 import { withRetry } from '../util/retry';
 import { type CallbackInput, parseCallback, redirectMatches } from '../security/redirect-match';
@@ -390,10 +391,9 @@ export class Vault {
     try {
       completed = await this.#update(grantId, undefined, signal, (current) => {
         superseded = false;
-        // Versions only grow within one life of a grant: a different creation time, or a lower version,
-        // means it was forgotten (and maybe created again) since the callback was accepted. Its tokens
+        // The grant was forgotten (and maybe created again) since the callback was accepted: its tokens
         // belong to the grant the application deleted, not to the one there now.
-        if (current.createdAt !== accepted.createdAt || current.version < accepted.version) throw forgottenDuringExchange(grantId);
+        if (!sameLife(current, accepted)) throw forgottenDuringExchange(grantId);
         const event: GrantEvent = { type: 'authorization.complete', now: this.#o.clock.now(), receivedAt, tokens, stateHash, order: accepted.version };
         if (applyGrantEvent(current, event) !== undefined) return event;
         // A later authorization has completed meanwhile: its tokens stay; this exchange's are dropped.
@@ -751,7 +751,7 @@ export class Vault {
       const record = await abortable(flight, signal);
       const outcome: RefreshOutcome = this.#refreshed.has(record) ? 'refreshed' : this.#failed.has(record) ? 'failed' : 'fresh';
       const now = this.#o.clock.now();
-      if (meets(record, need, now)) return { record, outcome };
+      if (meets(record, need, now, this.#o.refreshSkewMs)) return { record, outcome };
       if (outcome === 'failed') {
         // The refresh failed. The old token still serves a caller who did not see it refused, while it
         // stays comfortably valid; otherwise the failure is the answer.
@@ -794,7 +794,7 @@ export class Vault {
       const now = this.#o.clock.now();
       switch (record.state) {
         case 'authorized': {
-          const due = forced || !meets(record, need, now);
+          const due = forced || !meets(record, need, now, this.#o.refreshSkewMs);
           if (!due) return record;
           const stillValid = record.accessTokenExpiresAt === null || record.accessTokenExpiresAt > now;
           if (record.refreshToken === null) {
@@ -905,16 +905,20 @@ export class Vault {
       this.#refreshed.add(succeeded);
       return succeeded;
     }
-    return this.#adoptAfterLostLease(grantId, refreshToken, tokens);
+    return this.#adoptAfterLostLease(leased, refreshToken, tokens);
   }
 
   /**
    * We outlived our lease: someone else took it over while we were refreshing, so our write was
    * refused. The tokens we hold may still be the newest the provider issued (the other refresh
    * presented the same old refresh token and was refused, or has not finished): keep them unless the
-   * grant moved on to tokens from a later rotation.
+   * grant moved on to tokens of its own — a later rotation, or a new authorization. A grant the
+   * refused presentation killed has none (it may be awaiting a new consent by now, or have been
+   * refused one): ours are then the only working tokens, and are kept. A grant forgotten meanwhile
+   * gets nothing, even if it was created again.
    */
-  async #adoptAfterLostLease(grantId: string, presented: Secret, tokens: TokenSet): Promise<'again'> {
+  async #adoptAfterLostLease(leased: GrantRecord, presented: Secret, tokens: TokenSet): Promise<'again'> {
+    const grantId = leased.grantId;
     for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
       const current = await this.#o.store.get(grantId);
       if (!current) return 'again';
@@ -922,14 +926,13 @@ export class Vault {
         await this.#waitWhileRefreshing(current);
         continue;
       }
-      const stale =
-        current.state === 'reauthRequired' ||
-        ((current.state === 'authorized' || current.state === 'awaitingCode') && current.refreshToken?.equals(presented.reveal()) === true);
-      if (!stale) {
+      const ours = current.refreshToken === null || current.refreshToken.equals(presented.reveal());
+      if (!sameLife(current, leased) || !ours) {
         this.#o.logger.warn({ grantId }, 'tokenvault: lost the refresh lease; the grant has newer tokens, ours are dropped');
         return 'again';
       }
-      const adopted = await this.#transition(current, {
+      // Durably: these may be the only working tokens there are (the provider rotated ours away).
+      const adopted = await this.#transitionDurably(current, {
         type: 'tokens.import',
         now: this.#o.clock.now(),
         tokens: { ...tokens, refreshToken: tokens.refreshToken ?? presented, scope: tokens.scope ?? current.scope },
@@ -1084,8 +1087,12 @@ export class Vault {
         if (event === null) return fresh;
         const next = applyGrantEvent(fresh, event);
         if (!next) throw new ConflictError(`event "${event.type}" does not apply to a new grant`);
-        // A first version no earlier life of this grant id can have had (see assertFirstVersion).
-        const created = { ...next, version: Math.max(1, Math.floor(this.#o.clock.now())) };
+        // A first version no earlier life of this grant id can have had (see assertFirstVersion), so that
+        // a compare-and-set from before a `forget` cannot land on the new life (ABA), and a code exchange
+        // from before it is told apart (sameLife). Random rather than the creation time in ms: a grant
+        // can be created again in the very millisecond its previous life was (a create that waited on a
+        // slow store computed its time before that life began), and lives must not share versions then.
+        const created = { ...next, version: firstVersion(this.#o.random(7)) };
         if (await this.#o.store.create(created)) {
           this.#announce(null, created, event);
           return created;
@@ -1212,11 +1219,41 @@ export function createVault(options: VaultOptions): Vault {
   return new Vault(options);
 }
 
-function meets(record: GrantRecord, need: Freshness, now: number): boolean {
+/**
+ * The record's token satisfies the need, as of `now`: it was not just refused, and it stays valid past
+ * the need's horizon and `skewMs` from now — not just from when the call began: a call that was paused
+ * (or waited long on the store) must not settle for a token that has become due meanwhile, which by a
+ * clock a little behind the provider's may already be expired there.
+ */
+/** Where the versions of a life created by the vault start: a random point in [2^52, 2^52 + 2^51). */
+function firstVersion(bytes: Uint8Array): number {
+  let r = 0;
+  for (const b of bytes.subarray(0, 7)) r = r * 256 + b;
+  return 2 ** 52 + (r % 2 ** 51);
+}
+
+/** More writes than any grant makes between reading a record and acting on what it read. */
+const MAX_WRITES_SINCE_READ = 2 ** 24;
+
+/**
+ * Whether `current` is the same life of the grant as `earlier` (read before it), or the grant was
+ * deleted (`forget`) and maybe created again since. Within one life the creation time stays, the
+ * version only grows (and not by millions meanwhile), and one version names one record; a new life
+ * starts at a random version (see `firstVersion`), so it lands on the earlier one's few versions only
+ * with negligible probability.
+ */
+function sameLife(current: GrantRecord, earlier: GrantRecord): boolean {
+  if (current.createdAt !== earlier.createdAt) return false;
+  const writes = current.version - earlier.version;
+  if (writes === 0) return grantRecordsEqual(current, earlier);
+  return writes > 0 && writes < MAX_WRITES_SINCE_READ;
+}
+
+function meets(record: GrantRecord, need: Freshness, now: number, skewMs: number): boolean {
   if (record.state !== 'authorized' || record.accessToken === null) return false;
   if (need.staleAccessToken !== undefined && record.accessToken.equals(need.staleAccessToken)) return false;
   if (record.accessTokenExpiresAt === null) return true;
-  return record.accessTokenExpiresAt > Math.max(need.validUntil, now);
+  return record.accessTokenExpiresAt > Math.max(need.validUntil, now + skewMs);
 }
 
 /**

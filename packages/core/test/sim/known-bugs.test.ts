@@ -122,10 +122,33 @@ const BUGS: readonly (Scenario & { readonly runs?: number })[] = [
     runs: 1_500,
   },
   {
+    name: 'M′: a refresher that outlived its lease drops the only working tokens when the grant the stale presentation killed is awaiting a new consent',
+    invariant: 'inv5-newest-refresh-token-kept',
+    spec: world({ grants: [expiredGrant], reuse: 'rejectOnly' }),
+    commands: 'getAccessToken(v0, g0),jump(25000ms),getAccessToken(v1, g0),authorize(v1, g0, abandon, v1)',
+    runs: 1_500,
+  },
+  {
     name: 'N: callers that joined a refresh flight give up with conflict after a crashed owner\'s lease is taken over (a still-valid token was there)',
     invariant: 'inv6-bounded-settlement',
     spec: world({ grants: [{ authorized: true, expiresInS: 900, ageMs: 457_232 }] }),
     commands: 'refresh(v0, g0, force),getAccessToken(v1, g0),crash(v0),getAccessToken(v1, g0),getAccessToken(v1, g0),jump(143ms),getAccessToken(v1, g0),jump(20726ms)',
+  },
+  {
+    name: 'P: a call held up long (a pause) settles for a token that became due meanwhile: by a clock half a second behind, it has already expired at the provider',
+    invariant: 'inv2-no-expired-handout',
+    spec: world({
+      grants: [{ authorized: true, expiresInS: 900, ageMs: 25_089 }],
+      vaults: [{ offsetMs: -520, cache: false, retries: 0 }, { offsetMs: 0, cache: false, retries: 0 }],
+    }),
+    commands: 'api(v0, g0),jump(875000ms)',
+  },
+  {
+    name: 'Q: a grant forgotten and created again in the same millisecond shares its versions with its previous life: a code exchange of the forgotten life passes for the new one and beats a later consent',
+    invariant: 'inv5-newest-refresh-token-kept',
+    spec: world({ grants: [noGrant] }),
+    commands: 'restart(v1),authorize(v1, g0, allow, v3),authorize(v0, g1, allow, v2),authorize(v0, g0, allow, v3),api(v3, g2),forget(v0, g0),authorize(v0, g0, deny, v1),refresh(v0, g2, force)',
+    runs: 500,
   },
 ];
 
