@@ -75,6 +75,8 @@ class FetchCall {
   /** The one token-driven retry a call may make has been used. */
   #tokenRetried = false;
   #pending: PendingRetry | undefined;
+  /** When the attempt in flight was sent (the vault's clock). */
+  #attemptStarted = 0;
   #lastAttemptEnd = 0;
   /** The transient failure withRetry may retry; any other error ends the call. */
   #retryable: unknown;
@@ -165,8 +167,17 @@ class FetchCall {
       (await this.#scope.guard(this.#host.usableRecord(this.#grantId, { signal: this.#scope.caller })));
     for (;;) {
       const token = tokenOf(record, this.#grantId);
-      const res = await this.#send(req, token, retriable);
+      const response = this.#send(req, token);
+      let res: Response;
+      try {
+        res = await response;
+      } catch (e) {
+        const { error, code } = this.#sendFailure(req, e, token, retriable);
+        this.#attemptEnded(req, null, code);
+        throw error;
+      }
       const status = res.status;
+      this.#attemptEnded(req, status, null);
       if (status >= 200 && status < 300) return this.#deliver(res);
       const problem = bearerProblem(res);
       if (problem !== undefined) {
@@ -240,12 +251,17 @@ class FetchCall {
     if (!req.body.replayable && req.body.oneShot !== undefined) throw new BodyNotReplayableError(notReplayedMessage(what, req.body.oneShot));
   }
 
-  /** One HTTP exchange up to the response headers. Emits `retry` (when it is one) and `request`. */
-  async #send(req: PreparedRequest, token: string, retriable: boolean): Promise<Response> {
+  /**
+   * Sends one HTTP request: its answer up to the response headers, raced against the attempt's
+   * deadline. Emits `retry` when it is one; the caller reports its end (`#attemptEnded`).
+   * Throws at once, before anything is sent, when the token cannot go in a header or a one-shot body
+   * was already sent.
+   */
+  #send(req: PreparedRequest, token: string): Promise<Response> {
     const host = this.#host;
-    const clock = host.clock();
     const attempt = ++this.#attempts;
-    const started = clock.now();
+    const started = host.clock().now();
+    this.#attemptStarted = started;
     if (this.#pending !== undefined) this.#announceRetry(req, attempt, started);
     const header = this.#placement === 'header';
     if (header && !HEADER_VALUE.test(token)) throw new InvalidResponseError('the stored access token cannot be sent in an HTTP header');
@@ -269,15 +285,7 @@ class FetchCall {
     } catch (e) {
       pending = Promise.reject(e);
     }
-    try {
-      const res = await this.#scope.attempt(pending, this.#options.attemptTimeoutMs);
-      this.#attemptEnded(req, attempt, started, res.status, null);
-      return res;
-    } catch (e) {
-      const { error, code } = this.#sendFailure(req, e, token, retriable);
-      this.#attemptEnded(req, attempt, started, null, code);
-      throw error;
-    }
+    return this.#scope.attempt(pending, this.#options.attemptTimeoutMs);
   }
 
   /** What a failed fetch means: the signal's reason, a caller mistake, or a (retryable) transient failure. */
@@ -351,7 +359,8 @@ class FetchCall {
     this.#host.logger().debug(this.#logFields({ attempt, reason: pending.reason, status: pending.status }), 'tokenvault: retrying an API call');
   }
 
-  #attemptEnded(req: PreparedRequest, attempt: number, started: number, status: number | null, error: string | null): void {
+  /** The attempt in flight (the last `#send`) ended, with an answer (`status`) or without (`error`). */
+  #attemptEnded(req: PreparedRequest, status: number | null, error: string | null): void {
     const host = this.#host;
     const listened = host.listens('request');
     // Its end time is for the `request` event and for the delay of a `retry`, which never follows a 2xx.
@@ -364,10 +373,10 @@ class FetchCall {
       client: this.#client?.id ?? '',
       method: req.method,
       url: req.url,
-      attempt,
+      attempt: this.#attempts,
       status,
       error,
-      durationMs: at - started,
+      durationMs: at - this.#attemptStarted,
       at,
     });
   }
