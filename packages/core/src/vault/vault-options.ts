@@ -63,6 +63,21 @@ export interface VaultOptions {
   readonly retry?: Partial<RetryPolicy> | undefined;
   /** How often a process waiting for another's refresh re-reads the store, ms. Default 25 → 250. */
   readonly pollIntervalMs?: { readonly min: number; readonly max: number } | undefined;
+  /**
+   * The most re-reads per second that all of this vault's waits for other processes' refreshes make
+   * together. Default 500. When thousands of grants expire at once and another process holds their
+   * leases, each wait polls less often instead of flooding the store (and the owner's writes queue
+   * behind the polls): a wait's interval is at least `waiters / leasePollsPerSecond` seconds.
+   */
+  readonly leasePollsPerSecond?: number | undefined;
+  /**
+   * The most refreshes this vault runs at once (each: the lease, the token request, storing the
+   * answer). Default 128. Others wait their turn before taking a lease, so a storm of expiries is
+   * worked through in order instead of all at once: all at once, answers wait behind each other's
+   * processing until request timers and leases run out, and a refresh timed out after the provider
+   * rotated the token cannot be retried safely. `refreshDue`'s `concurrency` above it only queues.
+   */
+  readonly maxConcurrentRefreshes?: number | undefined;
   /** pino-compatible logger. Default: silent. */
   readonly logger?: Logger | undefined;
   /** This vault's lease owner id. Default: `hostname:pid:random`. Must be unique per vault instance. */
@@ -107,6 +122,8 @@ export interface ResolvedVaultOptions {
   readonly maxResponseBytes: number;
   readonly retry: RetryPolicy;
   readonly pollIntervalMs: { readonly min: number; readonly max: number };
+  readonly leasePollsPerSecond: number;
+  readonly maxConcurrentRefreshes: number;
   readonly logger: Logger;
   readonly owner: string;
   readonly random: (size: number) => Uint8Array;
@@ -122,6 +139,12 @@ function nonNegative(name: string, value: number | undefined, fallback: number):
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
     throw new InvalidArgumentError(`vault option "${name}" must be a non-negative number`);
   }
+  return value;
+}
+
+function positiveInteger(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value < 1) throw new InvalidArgumentError(`vault option "${name}" must be a positive integer`);
   return value;
 }
 
@@ -189,6 +212,8 @@ export function resolveVaultOptions(options: VaultOptions): ResolvedVaultOptions
       min: nonNegative('pollIntervalMs.min', poll.min, 25),
       max: nonNegative('pollIntervalMs.max', poll.max, 250),
     },
+    leasePollsPerSecond: positiveInteger('leasePollsPerSecond', options.leasePollsPerSecond, 500),
+    maxConcurrentRefreshes: positiveInteger('maxConcurrentRefreshes', options.maxConcurrentRefreshes, 128),
     logger: options.logger ?? silentLogger,
     owner: options.owner ?? `${hostname()}:${process.pid}:${Buffer.from(random(6)).toString('base64url')}`,
     random,

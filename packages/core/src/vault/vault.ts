@@ -35,6 +35,7 @@ import type { HttpRequest, TokenSet } from '../protocol/types';
 import { grantRecordsEqual } from '../store/grant-record';
 import type { DueGrant, GrantFilter, GrantRecord, Page, PageRequest, PendingAuthorization } from '../store/grant-store';
 import { withRetry } from '../util/retry';
+import { Semaphore } from '../util/semaphore';
 import { type CallbackInput, parseCallback, redirectMatches } from '../security/redirect-match';
 import { SessionStateBinder } from '../security/session-state';
 import { Secret, safeEqual, sha256base64url } from '../util/secret';
@@ -178,6 +179,10 @@ export class Vault {
   readonly #clients = new Map<string, ResolvedClient>();
   /** Clients whose credentials the provider rejected, with when. Cleared by `updateClientSecret`. */
   readonly #rejectedClients = new Map<string, number>();
+  /** Turns among this vault's refreshes (`maxConcurrentRefreshes`). */
+  readonly #refreshTurns: Semaphore;
+  /** Waits for other processes' refreshes in progress (they share `leasePollsPerSecond`). */
+  #leaseWaits = 0;
   /** One in-flight refresh per grant in this process. */
   readonly #inflight = new Map<string, Promise<GrantRecord>>();
   /** `getAccessToken`'s store reads in flight, by grant id (see `#readShared`). */
@@ -193,6 +198,7 @@ export class Vault {
 
   constructor(options: VaultOptions) {
     this.#o = resolveVaultOptions(options);
+    this.#refreshTurns = new Semaphore(this.#o.maxConcurrentRefreshes);
     if (!Array.isArray(options.clients) || options.clients.length === 0) {
       throw new InvalidArgumentError('vault option "clients" must list at least one client');
     }
@@ -785,6 +791,30 @@ export class Vault {
    * (or, during another process's refresh, one whose token is still comfortably valid).
    */
   async #refreshFlight(grantId: string, need: Freshness): Promise<GrantRecord> {
+    // A turn among this vault's refreshes (see `maxConcurrentRefreshes`), asked for when a lease is
+    // about to be taken and held until the flight ends, except while it waits for another process.
+    let turn: (() => void) | undefined;
+    try {
+      return await this.#refreshFlightTurns(grantId, need, {
+        takeNow: () => (turn ??= this.#refreshTurns.tryAcquire()) !== undefined,
+        take: async () => {
+          turn = await this.#refreshTurns.acquire();
+        },
+        giveBack: () => {
+          turn?.();
+          turn = undefined;
+        },
+      });
+    } finally {
+      turn?.();
+    }
+  }
+
+  async #refreshFlightTurns(
+    grantId: string,
+    need: Freshness,
+    turn: { takeNow(): boolean; take(): Promise<void>; giveBack(): void },
+  ): Promise<GrantRecord> {
     let forced = need.force === true;
     let seenAccessToken: Secret | null | undefined;
     for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
@@ -818,6 +848,12 @@ export class Vault {
           ) {
             return record;
           }
+          if (!turn.takeNow()) {
+            // Wait for a turn, then look again: meanwhile another process may have refreshed it.
+            await turn.take();
+            attempt--;
+            continue;
+          }
           const leased = await this.#transition(record, this.#leaseEvent(now));
           if (!leased) continue; // another writer got there first: look again
           const result = await this.#performRefresh(leased, client);
@@ -827,6 +863,11 @@ export class Vault {
         case 'refreshing': {
           const lease = record.lease;
           if (lease !== null && now >= lease.until + this.#o.clockToleranceMs) {
+            if (!turn.takeNow()) {
+              await turn.take();
+              attempt--;
+              continue;
+            }
             // The owner crashed or stalled past its deadline: take over.
             this.#o.logger.warn({ grantId, previousOwner: lease.owner }, 'tokenvault: taking over an expired refresh lease');
             const leased = await this.#transition(record, this.#leaseEvent(now));
@@ -838,6 +879,7 @@ export class Vault {
           // While another process refreshes, a token that stays valid for a while yet is good to hand
           // out (it is the newest persisted one); only a caller who needs a newer one waits.
           if (!forced && usableWithMargin(record, need, now, this.#o.refreshSkewMs / 2)) return record;
+          turn.giveBack(); // waiting for another process is not refreshing: let ours go meanwhile
           await this.#waitWhileRefreshing(record);
           forced = false; // whoever held the lease has refreshed (or given up) meanwhile
           attempt--; // waiting is not a lost race
@@ -856,18 +898,28 @@ export class Vault {
     return { type: 'refresh.start', now, owner: this.#o.owner, leaseUntil: now + this.#o.leaseMs, leaseGraceMs: this.#o.clockToleranceMs };
   }
 
-  /** Polls the store until the grant leaves `refreshing` under this lease, or the lease (and grace) runs out. */
+  /**
+   * Polls the store until the grant leaves `refreshing` under this lease, or the lease (and grace)
+   * runs out. All the vault's waits share one budget of re-reads per second (`leasePollsPerSecond`):
+   * with thousands of them at once, each polls less often rather than flooding the store.
+   */
   async #waitWhileRefreshing(record: GrantRecord): Promise<void> {
     const { min, max } = this.#o.pollIntervalMs;
     let interval = min;
     const until = (record.lease?.until ?? this.#o.clock.now()) + this.#o.clockToleranceMs;
-    for (;;) {
-      const remaining = until - this.#o.clock.now();
-      await this.#o.clock.sleep(Math.max(0, Math.min(interval, remaining + 1)));
-      const current = await this.#o.store.get(record.grantId);
-      if (!current || current.version !== record.version) return;
-      if (this.#o.clock.now() >= until) return;
-      interval = Math.min(max, Math.ceil(interval * 1.5));
+    this.#leaseWaits++;
+    try {
+      for (;;) {
+        const remaining = until - this.#o.clock.now();
+        const shared = (this.#leaseWaits * 1000) / this.#o.leasePollsPerSecond;
+        await this.#o.clock.sleep(Math.max(0, Math.min(Math.max(interval, shared), remaining + 1)));
+        const current = await this.#o.store.get(record.grantId);
+        if (!current || current.version !== record.version) return;
+        if (this.#o.clock.now() >= until) return;
+        interval = Math.min(max, Math.ceil(interval * 1.5));
+      }
+    } finally {
+      this.#leaseWaits--;
     }
   }
 
