@@ -627,8 +627,11 @@ function reading(): string[] {
     lines.push(
       `- **Sweep, ${run.store}: ${pct(share)} of the emulator's ceiling at best (target 80%)${share >= 0.8 ? '' : ': missed'}.** ` +
         `The sweeping process spent ${formatNumber(Math.round(top.cpuUsPerGrant))} µs of CPU per grant against the emulator's ${formatNumber(Math.round(run.ceiling.serverCpuUsPerRefresh ?? Number.NaN))} µs per refresh (the load-independent "CPU ratio" column: ${pct((run.ceiling.serverCpuUsPerRefresh ?? Number.NaN) / top.cpuUsPerGrant)}), so one sweeping process on one core cannot keep the emulator busy: ` +
-        'each grant costs a read, two durable compare-and-set writes (lease, then tokens), two machine transitions, encryption of the new tokens, and a `fetch` to the token endpoint (Node 20\'s fetch alone costs several hundred µs of CPU per request on this machine). ' +
-        'Concurrency helps only while the store or the network is the wait; raising it past that adds nothing. More sweeping processes (the leases make that safe) would scale it.',
+        'each grant costs a read, two durable compare-and-set writes (lease, then tokens), two machine transitions, encryption of the new tokens, and a `fetch` to the token endpoint. ' +
+        (executor === undefined
+          ? "(Node 20's fetch alone costs several hundred µs of CPU per request on this machine.) "
+          : `Plain \`fetch\` alone took ${formatNumber(Math.round(executor.plain.cpuUsPerCall))} µs of client CPU per request in this run (section 4): a process that did nothing but send the refresh requests would reach ${formatNumber(Math.round(1e6 / executor.plain.cpuUsPerCall))} per second, ${pct(1e6 / executor.plain.cpuUsPerCall / run.ceiling.rate)} of this ceiling, so the 80% target is out of reach of any one Node.js process calling fetch on these two cores, whatever the engine does. `) +
+        'Concurrency helps only while the store or the network is the wait; raising it past that adds nothing. More sweeping processes on more cores (the leases make that safe) would scale it.',
     );
   }
   if (hot.length > 0) {
