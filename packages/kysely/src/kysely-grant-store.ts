@@ -296,11 +296,13 @@ export class KyselyGrantStore implements GrantStore {
     assertNextVersion(next, expectedVersion);
     const parameters = casParameters(grantToRow(next, this.#codec, this.#memo), expectedVersion);
     return this.#writing('compareAndSet', async () => {
+      const viaKysely = async () => {
+        this.#casQuery ??= this.#compareAndSetQuery();
+        const result = await this.db.executeQuery(CompiledQuery.raw(this.#casQuery.sql, parameters));
+        return result.numAffectedRows === 1n;
+      };
       const fast = this.#fast;
-      if (fast !== undefined && !fast.busyElsewhere()) return fast.compareAndSet(parameters);
-      this.#casQuery ??= this.#compareAndSetQuery();
-      const result = await this.db.executeQuery(CompiledQuery.raw(this.#casQuery.sql, parameters));
-      return result.numAffectedRows === 1n;
+      return fast !== undefined && !fast.busyElsewhere() ? fast.compareAndSet(parameters, viaKysely) : viaKysely();
     }, () => this.#stored(next.grantId, next));
   }
 
@@ -506,6 +508,8 @@ export class KyselyGrantStore implements GrantStore {
     if (this.#phase === CLOSED) return;
     this.#phase = CLOSED;
     await this.#opening?.catch(() => undefined);
+    // Writes already asked for are committed (or fail) before the handle goes.
+    this.#fast?.flush();
     this.#fast = undefined;
     if (this.#destroyOnClose) {
       try {

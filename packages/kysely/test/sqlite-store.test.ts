@@ -273,6 +273,103 @@ describe('sqliteStore: failures', () => {
   });
 });
 
+describe('sqliteStore: group commit', () => {
+  /** Frames in the file's WAL now (a checkpoint that moves nothing, run on another connection). */
+  const walFrames = (db: Database.Database) => (db.pragma('wal_checkpoint(PASSIVE)') as { log: number }[])[0]!.log;
+  const emptyWal = (db: Database.Database) => db.pragma('wal_checkpoint(TRUNCATE)');
+
+  async function grants(store: KyselyGrantStore, n: number) {
+    const records = Array.from({ length: n }, (_, i) => makeGrantRecord({ grantId: `group-${String(i).padStart(3, '0')}` }));
+    for (const r of records) await store.create(r);
+    return records;
+  }
+
+  it('commits the compare-and-sets asked for in one turn together, each answered, all persisted', async () => {
+    const { store, filename } = await fileStore();
+    const records = await grants(store, 16);
+    const other = connection(filename);
+    // One at a time: a commit each.
+    emptyWal(other);
+    for (const r of records) expect(await store.compareAndSet(nextGrantRecord(r), 1)).toBe(true);
+    const alone = walFrames(other);
+    // All in one turn: one commit, which writes each page it touched once.
+    emptyWal(other);
+    const together = await Promise.all(records.map((r) => store.compareAndSet(nextGrantRecord(nextGrantRecord(r)), 2)));
+    const grouped = walFrames(other);
+    expect(together).toEqual(records.map(() => true));
+    expect(grouped).toBeGreaterThan(0);
+    expect(grouped * 4).toBeLessThan(alone);
+    const versions = other.prepare('select version from tokenvault_grants order by grant_id').pluck().all();
+    expect(versions).toEqual(records.map(() => 3));
+  });
+
+  it('answers each member for itself: same-version rivals get one winner, a state-hash clash fails alone', async () => {
+    const { store, filename } = await fileStore();
+    const pending = { stateHash: 'h-taken', deadline: BASE_TIME, scope: [], redirectUri: 'https://a/cb', codeVerifier: null, serverState: null };
+    const holder = makeGrantRecord({ grantId: 'holder', state: 'awaitingCode', accessToken: null, refreshToken: null, accessTokenExpiresAt: null, pending });
+    await store.create(holder);
+    const [a, b, c] = await grants(store, 3);
+    const results = await Promise.allSettled([
+      store.compareAndSet(nextGrantRecord(a!), 1),
+      store.compareAndSet(nextGrantRecord(a!, { scope: ['rival'] }), 1),
+      store.compareAndSet(nextGrantRecord(b!, { state: 'awaitingCode', accessToken: null, refreshToken: null, accessTokenExpiresAt: null, pending }), 1),
+      store.compareAndSet(nextGrantRecord(c!), 1),
+    ]);
+    expect(results.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as { code: string }).code))).toEqual([true, false, 'store_error', true]);
+    const raw = connection(filename).prepare('select grant_id, version from tokenvault_grants order by grant_id').all();
+    expect(raw).toEqual([
+      { grant_id: 'group-000', version: 2 },
+      { grant_id: 'group-001', version: 1 },
+      { grant_id: 'group-002', version: 2 },
+      { grant_id: 'holder', version: 1 },
+    ]);
+    expect((await store.get('group-000'))?.scope).toEqual(a!.scope);
+  });
+
+  it('waits out another connection that holds the write lock: every member retried, none lost', async () => {
+    const { store, filename } = await fileStore({ busyTimeoutMs: 5 });
+    const records = await grants(store, 8);
+    const other = connection(filename);
+    other.exec('begin immediate');
+    setTimeout(() => other.exec('commit'), 150);
+    expect(await Promise.all(records.map((r) => store.compareAndSet(nextGrantRecord(r), 1)))).toEqual(records.map(() => true));
+    expect(other.prepare('select version from tokenvault_grants').pluck().all()).toEqual(records.map(() => 2));
+  });
+
+  it('commits what was asked before close(), then refuses', async () => {
+    const { store, filename } = await fileStore();
+    const records = await grants(store, 4);
+    const writes = records.map((r) => store.compareAndSet(nextGrantRecord(r), 1));
+    await store.close();
+    expect(await Promise.all(writes)).toEqual(records.map(() => true));
+    expect(connection(filename).prepare('select version from tokenvault_grants').pluck().all()).toEqual(records.map(() => 2));
+    await expect(store.compareAndSet(nextGrantRecord(nextGrantRecord(records[0]!)), 2)).rejects.toMatchObject({ code: 'store_error' });
+  });
+
+  it('does not join a Kysely transaction that began before its commit: it waits for it, and outlives its rollback', async () => {
+    const { dir, remove } = await tempDir();
+    opened.push(remove);
+    const handle = new Database(join(dir, 'own.db'));
+    const db = new Kysely<any>({ dialect: new SqliteDialect({ database: handle }) });
+    opened.push(() => db.destroy());
+    const store = kyselyStore({ db, dialect: 'sqlite', migrate: true, sqliteDatabase: handle, ...UNENCRYPTED });
+    const [record] = await grants(store, 1);
+    const write = store.compareAndSet(nextGrantRecord(record!), 1); // queued for this turn's commit
+    const rolledBack = db
+      .transaction()
+      .execute(async (trx) => {
+        await sql`update tokenvault_grants set scope = 'x' where grant_id = 'nobody'`.execute(trx);
+        await new Promise((resolve) => setTimeout(resolve, 30));
+        throw new Error('rolled back on purpose');
+      })
+      .catch((e: Error) => e.message);
+    expect(await write).toBe(true);
+    expect(await rolledBack).toBe('rolled back on purpose');
+    expect((await store.get(record!.grantId))?.version).toBe(2);
+    expect(handle.prepare('select version from tokenvault_grants').pluck().get()).toBe(2);
+  });
+});
+
 describe('sqliteStore: createMany', () => {
   it('imports in chunks, skips ids that exist, and reads back exactly what it wrote', async () => {
     const { store } = await fileStore();
