@@ -273,7 +273,7 @@ async function sweepOnce(kind: StoreKind, grants: number, concurrencies: readonl
         onLevel: (l) =>
           log(
             `  ${store}, ${formatNumber(grants)} grants, concurrency ${l.concurrency}: ${formatNumber(Math.round(l.rate))} grants/s = ${pct(l.rate / before.rate)} of the ceiling before it; ` +
-              `${formatNumber(Math.round(l.cpuUsPerGrant))} µs CPU/grant; peak RSS ${l.peakRssMb.toFixed(0)} MB; ${l.refreshRequests} requests (max ${l.maxPerGrant}/grant) [load ${l.load.toFixed(1)}]`,
+              `${formatNumber(Math.round(l.cpuUsPerGrant))} µs CPU/grant (GC ${(l.gcShare * 100).toFixed(0)}%); peak RSS ${l.peakRssMb.toFixed(0)} MB; ${l.refreshRequests} requests (max ${l.maxPerGrant}/grant) [load ${l.load.toFixed(1)}]`,
           ),
       });
       for (const level of report.levels) failures.push(...sweepProblems(store, grants, level));
@@ -291,7 +291,7 @@ function best(run: SweepRun): SweepLevel {
 
 function sweepTable(runs: readonly SweepRun[]): string {
   return table(
-    ['store', 'grants', 'concurrency', 'grants/s', '% of emulator ceiling', 'ceiling /s', 'sweeper CPU µs/grant', 'emulator CPU µs/refresh (ceiling run)', 'CPU ratio', 'requests/grant (max)', 'invalid_grant', 'peak RSS MB', 'load'],
+    ['store', 'grants', 'concurrency', 'grants/s', '% of emulator ceiling', 'ceiling /s', 'sweeper CPU µs/grant', 'of which GC', 'emulator CPU µs/refresh (ceiling run)', 'CPU ratio', 'requests/grant (max)', 'invalid_grant', 'peak RSS MB', 'load'],
     runs.flatMap((run) =>
       run.report.levels.map((l) => [
         run.store,
@@ -301,6 +301,7 @@ function sweepTable(runs: readonly SweepRun[]): string {
         pct(l.rate / run.ceiling.rate),
         Math.round(run.ceiling.rate),
         Math.round(l.cpuUsPerGrant),
+        pct(l.gcShare),
         Math.round(run.ceiling.serverCpuUsPerRefresh ?? Number.NaN),
         pct((run.ceiling.serverCpuUsPerRefresh ?? Number.NaN) / l.cpuUsPerGrant),
         `${(l.refreshRequests / run.report.grants).toFixed(3)} (${l.maxPerGrant})`,

@@ -32,6 +32,8 @@ export interface SweepLevel {
   readonly rate: number;
   /** The sweeping process's CPU per grant, µs; the emulator's, when it runs in a child. */
   readonly cpuUsPerGrant: number;
+  /** Share of the sweeping process's CPU time spent in garbage collection. */
+  readonly gcShare: number;
   readonly emulatorCpuUsPerGrant: number | undefined;
   /** Refresh requests at the token endpoint during the level, the most for one grant, refusals. */
   readonly refreshRequests: number;
@@ -92,6 +94,7 @@ export async function runSweep(options: SweepOptions): Promise<SweepReport> {
         wallMs: result.wallMs,
         rate: (s.refreshed / result.wallMs) * 1000,
         cpuUsPerGrant: (result.cpuMs * 1000) / Math.max(1, s.seen),
+        gcShare: result.cpuMs > 0 ? result.gcMs / result.cpuMs : 0,
         emulatorCpuUsPerGrant:
           emulatorCpuBefore === undefined || emulatorCpuAfter === undefined ? undefined : ((emulatorCpuAfter - emulatorCpuBefore) * 1e6) / Math.max(1, s.seen),
         refreshRequests: counters.tokenRequests.refresh_token,

@@ -9,7 +9,7 @@
  * Started and driven by `worker-process.ts`; nothing in it asserts: the orchestrator judges.
  */
 import { readFileSync } from 'node:fs';
-import { performance } from 'node:perf_hooks';
+import { PerformanceObserver, performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import type { FetchLike, Logger } from '@tokenvault/core';
 import { type Contender, errorCode, fingerprint } from './contenders/contender';
@@ -170,12 +170,20 @@ async function sweep(cmd: Extract<WorkerCommand, { cmd: 'sweep' }>): Promise<Swe
   const startRssMb = mb(process.memoryUsage.rss());
   let peakRssMb = startRssMb;
   const sampler = setInterval(() => (peakRssMb = Math.max(peakRssMb, mb(process.memoryUsage.rss()))), 100);
+  let gcMs = 0;
+  const gc = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) gcMs += entry.duration;
+  });
+  gc.observe({ entryTypes: ['gc'] });
   const cpu = process.cpuUsage();
   const t0 = performance.now();
   const summary = await vault.refreshDue({ withinMs: cmd.withinMs, concurrency: cmd.concurrency });
   const wallMs = performance.now() - t0;
   const used = process.cpuUsage(cpu);
   clearInterval(sampler);
+  // Entries arrive asynchronously: one more turn delivers the last ones.
+  await new Promise((resolve) => setImmediate(resolve));
+  gc.disconnect();
   peakRssMb = Math.max(peakRssMb, mb(process.memoryUsage.rss()));
   return {
     type: 'result',
@@ -184,6 +192,7 @@ async function sweep(cmd: Extract<WorkerCommand, { cmd: 'sweep' }>): Promise<Swe
     summary,
     wallMs,
     cpuMs: (used.user + used.system) / 1000,
+    gcMs,
     peakRssMb,
     maxRssMb: process.resourceUsage().maxRSS / 1024,
     startRssMb,

@@ -109,6 +109,8 @@ export interface SweepResult {
   readonly wallMs: number;
   /** This process's CPU time (user + system) during the sweep. */
   readonly cpuMs: number;
+  /** Time spent in garbage collection during the sweep (V8's gc performance entries), ms. */
+  readonly gcMs: number;
   /** RSS sampled every 100 ms during the sweep, and the process's lifetime maximum (getrusage). */
   readonly peakRssMb: number;
   readonly maxRssMb: number;
