@@ -58,7 +58,6 @@ class WorkerSlot {
     } finally {
       for (const k of keys) k.key.fill(0);
     }
-    this.worker.unref();
     this.worker.on('message', (message: { id: number; out?: (string | null)[]; failed?: true }) => {
       const pending = this.pending.get(message.id);
       if (pending === undefined) return;
@@ -69,6 +68,8 @@ class WorkerSlot {
     // The thread's own error text is not passed on: it could quote what the thread was working on.
     this.worker.on('error', () => onFailure(new RekeyWorkerError('a rekey worker thread failed')));
     this.worker.on('exit', () => onFailure(new RekeyWorkerError('a rekey worker thread exited')));
+    // After the listeners: adding a 'message' listener refs the thread again.
+    this.worker.unref();
   }
 
   send(id: number, values: readonly string[], locations: readonly string[]): Promise<(string | null)[]> {
