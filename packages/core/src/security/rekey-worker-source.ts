@@ -7,8 +7,9 @@
  * `tv1` format checks (shape, alphabet, canonical base64url, known key id), XAES-256-GCM with the same
  * associated data (`tv1.<key id>.<table>/<column>/<row key>`), a fresh random 192-bit nonce per value,
  * and the same treatment of unencrypted values when `acceptUnencrypted` is on. What differs is cost: the
- * XAES key derivation of a whole batch goes through the ECB cipher in one call per key (one AES-ECB
- * call of 32 bytes costs about as much as one of 32 KB), and the nonces come from one random fill.
+ * XAES key derivations of 32 values go through the ECB cipher in one call per key (an AES-ECB call on
+ * 32 bytes cost 1.2 µs here, on 32 KB 12 µs), their nonces come from one random fill, and associated
+ * data and sealed output are assembled in reused scratch space rather than in new buffers.
  *
  * A value that does not decode comes back as `null`, never as an error: the caller counts the row as
  * unreadable. Nothing the worker posts or throws carries key bytes, plaintext or stored values; its
@@ -30,6 +31,7 @@ const SEALED_TEXT = /^[A-Za-z0-9_-]{22,}$/;
 const LONE_SURROGATE = /\p{Cs}/u;
 const NONCE_BYTES = 24;
 const TAG_BYTES = 16;
+const GCM_OPTIONS = { authTagLength: TAG_BYTES };
 
 /** One key: its long-lived AES-256-ECB cipher (the KDF's block cipher) and CMAC subkey K1. */
 function makeKey(bytes) {
@@ -74,6 +76,23 @@ function deriveKeys(key, nonces, count) {
   const derived = key.ecb.update(blocks);
   blocks.fill(0);
   return derived;
+}
+
+/**
+ * Scratch space reused by every value (the thread does one thing at a time): associated data and
+ * sealed output are assembled here instead of in a new buffer each. Plaintext never passes through it.
+ */
+let scratch = Buffer.allocUnsafeSlow(4096);
+function room(bytes) {
+  if (scratch.length < bytes) scratch = Buffer.allocUnsafeSlow(Math.max(bytes, 2 * scratch.length));
+  return scratch;
+}
+
+/** setAAD(header + location), the text written into scratch space (setAAD copies it at once). */
+function setAad(cipher, header, location) {
+  const buffer = room(3 * (header.length + location.length));
+  const n = buffer.write(header, 0, 'utf8');
+  cipher.setAAD(buffer.subarray(0, n + buffer.write(location, n, 'utf8')));
 }
 
 const keys = new Map();
@@ -143,9 +162,9 @@ function recodeChunk(values, locations, from, to, out) {
     const derived = deriveKeys(key, list.map((p) => p.nonce), list.length);
     for (let j = 0; j < list.length; j++) {
       const p = list[j];
-      const decipher = createDecipheriv('aes-256-gcm', derived.subarray(32 * j, 32 * j + 32), p.nonce.subarray(12, 24), { authTagLength: TAG_BYTES });
+      const decipher = createDecipheriv('aes-256-gcm', derived.subarray(32 * j, 32 * j + 32), p.nonce.subarray(12, 24), GCM_OPTIONS);
       decipher.setAuthTag(p.sealed.subarray(p.sealed.length - TAG_BYTES));
-      decipher.setAAD(Buffer.from(p.header + locations[p.index], 'utf8'));
+      setAad(decipher, p.header, locations[p.index]);
       const head = decipher.update(p.sealed.subarray(0, p.sealed.length - TAG_BYTES));
       let plain;
       try {
@@ -178,13 +197,19 @@ function recodeChunk(values, locations, from, to, out) {
   for (let j = 0; j < count; j++) {
     const i = indexes[j];
     const nonce = nonces[j];
-    const cipher = createCipheriv('aes-256-gcm', derived.subarray(32 * j, 32 * j + 32), nonce.subarray(12, 24), { authTagLength: TAG_BYTES });
-    cipher.setAAD(Buffer.from(activeHeader + locations[i], 'utf8'));
+    const cipher = createCipheriv('aes-256-gcm', derived.subarray(32 * j, 32 * j + 32), nonce.subarray(12, 24), GCM_OPTIONS);
+    setAad(cipher, activeHeader, locations[i]);
     const head = cipher.update(plains[j]);
     const tail = cipher.final();
-    const sealed = Buffer.concat([head, tail, cipher.getAuthTag()]);
+    const tag = cipher.getAuthTag();
     plains[j].fill(0);
-    out[i] = activeHeader + nonce.toString('base64url') + '.' + sealed.toString('base64url');
+    // Ciphertext and tag side by side in scratch space, encoded from there.
+    const length = head.length + tail.length + TAG_BYTES;
+    const buffer = room(length);
+    head.copy(buffer, 0);
+    tail.copy(buffer, head.length);
+    tag.copy(buffer, head.length + tail.length);
+    out[i] = activeHeader + nonce.toString('base64url') + '.' + buffer.toString('base64url', 0, length);
   }
   derived.fill(0);
 }
