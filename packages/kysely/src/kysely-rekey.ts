@@ -32,8 +32,8 @@ export interface RekeyOptions {
    * ring goes to each thread as it starts; the threads are terminated when the run ends, however it
    * ends (done, aborted, failed), and never keep the process alive.
    *
-   * Measured on 2 cores, 100,000 grants on SQLite: about 24,000 rows/s on this thread, 34,000 to
-   * 45,000 (median of 3 runs) with the default 2 threads (docs/security.md). A thread that fails
+   * Measured on 2 cores, 100,000 grants on SQLite: 24,000 to 26,000 rows/s on this thread, 34,000
+   * to 50,000 (median of 3 runs) with the default 2 threads (docs/security.md). A thread that fails
    * fails the run; rows already written stay written.
    */
   readonly workers?: number | undefined;
