@@ -13,7 +13,7 @@ export { createTokenVaultMigrator, migrateToLatest, tokenVaultMigrations, type M
 export type { SecretCodec, SecretLocation } from './secret-codec';
 // security: encryption at rest and rekey
 export { RekeyableKyselyStore } from './rekeyable-kysely-store';
-export { MAX_LISTED_UNREADABLE, rekeyTables, type RekeyOptions, type RekeyProgress, type RekeySummary, type RekeyTableSummary, type RekeyTarget } from './kysely-rekey';
+export { MAX_LISTED_UNREADABLE, MIN_ROWS_FOR_WORKERS, rekeyTables, type RekeyOptions, type RekeyProgress, type RekeySummary, type RekeyTableSummary, type RekeyTarget } from './kysely-rekey';
 export { resolveStoreEncryption, type EncryptionContext, type StoreEncryption, type StoreWarningLogger } from './store-encryption';
 export type { StoreRetryOptions } from './store-retry';
 export { DriverError } from './driver-errors';

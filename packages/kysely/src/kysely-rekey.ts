@@ -1,6 +1,7 @@
+import { availableParallelism } from 'node:os';
 import type BetterSqlite3 from 'better-sqlite3';
 import { CompiledQuery, type Kysely } from 'kysely';
-import { InvalidArgumentError, type SecretCodec, type SecretLocation } from '@tokenvault/core';
+import { formatSecretLocation, InvalidArgumentError, type RekeyWorkers, type SecretCodec, type SecretLocation } from '@tokenvault/core';
 import { type RetryContext, withStoreRetry } from './store-retry';
 import type { TableNames, StoreDialect } from './table-names';
 
@@ -22,7 +23,30 @@ export interface RekeyOptions {
    * vault's own write re-encrypts the whole row under the active key, so one retry nearly always ends it.
    */
   readonly maxAttemptsPerRow?: number | undefined;
+  /**
+   * Worker threads that decrypt and encrypt while this thread reads and writes the database: a page
+   * is re-encrypted on the workers while the previous one is written and the next one read. Default:
+   * `os.availableParallelism()`, at most 8; `0` keeps everything on this thread. Used only with a
+   * codec that can start them (`aesGcmCodec`, i.e. `encryption: { keys }`; a codec of your own
+   * re-encodes on this thread) and only for a table of at least `minRowsForWorkers` rows. The key
+   * ring goes to each thread as it starts; the threads are terminated when the run ends, however it
+   * ends (done, aborted, failed), and never keep the process alive.
+   *
+   * Measured on 2 cores, 100,000 grants on SQLite: 24,000 to 26,000 rows/s on this thread, 34,000
+   * to 50,000 (median of 3 runs) with the default 2 threads (docs/security.md). A thread that fails
+   * fails the run; rows already written stay written.
+   */
+  readonly workers?: number | undefined;
+  /**
+   * The fewest rows a table must have, when the run reaches it, for worker threads to be started.
+   * Default {@link MIN_ROWS_FOR_WORKERS}: starting a thread takes about 40 ms of CPU, more than a
+   * small table's whole rekey.
+   */
+  readonly minRowsForWorkers?: number | undefined;
 }
+
+/** The default `minRowsForWorkers` of `rekey`. */
+export const MIN_ROWS_FOR_WORKERS = 10_000;
 
 /** Running totals of one table, as `onProgress` sees them. */
 export interface RekeyTableSummary {
@@ -102,6 +126,12 @@ interface Rewrite {
  * old secret), so a concurrent refresh is never overwritten: that row is read again and, if still
  * needed, tried again. Rows the codec cannot read are counted and listed, not fatal.
  *
+ * With worker threads (`workers`, a large table and a codec that can start them) the decrypting and
+ * encrypting runs on the threads as a pipeline: page N+1 is read and handed to the threads before page
+ * N is written, so the threads work while this thread reads and writes. Nothing else changes: a page
+ * is written only after its plans are back, with the same guards, retries, progress, pause and abort
+ * (a page read ahead when the run is aborted is dropped unwritten).
+ *
  * @example
  * const summary = await rekeyTables({ db, dialect: 'sqlite', names: tableNames(), schema: undefined, codec }, { pageSize: 500 });
  */
@@ -112,16 +142,43 @@ export async function rekeyTables(target: RekeyTarget, options: RekeyOptions = {
   const pauseMs = options.pauseMs ?? 0;
   if (!Number.isFinite(pauseMs) || pauseMs < 0) throw new InvalidArgumentError('"pauseMs" must be a non-negative number');
   if (!Number.isInteger(maxAttempts) || maxAttempts < 1) throw new InvalidArgumentError('"maxAttemptsPerRow" must be a positive integer');
+  const threads = options.workers ?? Math.min(8, availableParallelism());
+  if (!Number.isInteger(threads) || threads < 0 || threads > 64) throw new InvalidArgumentError('"workers" must be an integer from 0 to 64');
+  const minRows = options.minRowsForWorkers ?? MIN_ROWS_FOR_WORKERS;
+  if (!Number.isInteger(minRows) || minRows < 0) throw new InvalidArgumentError('"minRowsForWorkers" must be a non-negative integer');
   const specs: TableSpec[] = [
     { table: 'grants', name: target.names.grants, key: 'grant_id', guard: 'version', guardIsInteger: true, secrets: GRANT_SECRETS },
     { table: 'clients', name: target.names.clients, key: 'id', guard: 'client_secret', guardIsInteger: false, secrets: ['client_secret'] },
   ];
-  const grants = await rekeyTable(target, specs[0] as TableSpec, pageSize, maxAttempts, pauseMs, options);
-  const clients = await rekeyTable(target, specs[1] as TableSpec, pageSize, maxAttempts, pauseMs, options);
-  return { grants, clients };
+  // Started when the first table big enough for them comes up, shared by both, closed however the run ends.
+  let workers: RekeyWorkers | undefined;
+  const workersFor = (total: number): RekeyWorkers | undefined => {
+    if (workers === undefined && threads > 0 && total >= minRows && target.codec.startRekeyWorkers !== undefined) {
+      workers = target.codec.startRekeyWorkers(threads);
+    }
+    return workers;
+  };
+  try {
+    const grants = await rekeyTable(target, specs[0] as TableSpec, pageSize, maxAttempts, pauseMs, options, workersFor);
+    const clients = await rekeyTable(target, specs[1] as TableSpec, pageSize, maxAttempts, pauseMs, options, workersFor);
+    return { grants, clients };
+  } finally {
+    await workers?.close();
+  }
 }
 
-async function rekeyTable(target: RekeyTarget, spec: TableSpec, pageSize: number, maxAttempts: number, pauseMs: number, options: RekeyOptions): Promise<RekeyTableSummary> {
+/** Each row of a page: what to write, or why not. */
+type Plan = Rewrite | 'current' | 'unreadable';
+
+async function rekeyTable(
+  target: RekeyTarget,
+  spec: TableSpec,
+  pageSize: number,
+  maxAttempts: number,
+  pauseMs: number,
+  options: RekeyOptions,
+  workersFor: (total: number) => RekeyWorkers | undefined,
+): Promise<RekeyTableSummary> {
   const { db, codec } = target;
   const run = <T>(query: () => Promise<T>, operation: string) => withStoreRetry(target.retry, operation, query);
   const table = qualified(target, spec.name);
@@ -131,30 +188,46 @@ async function rekeyTable(target: RekeyTarget, spec: TableSpec, pageSize: number
   const columns = [...new Set([spec.key, spec.guard, ...spec.secrets])];
   const fast = target.sqliteDatabase === undefined ? undefined : new SqliteRekeyStatements(target.sqliteDatabase, spec, columns);
   const total = Number((await run(() => db.selectFrom(table).select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow(), 'counting rows')).n);
+  const workers = workersFor(total);
+  const planRows = (rows: readonly Row[]): Promise<Plan[]> => (workers === undefined ? Promise.resolve(rows.map((row) => plan(row, spec, codec))) : planOnWorkers(rows, spec, codec, workers));
   let after: string | undefined;
-  for (;;) {
-    options.signal?.throwIfAborted();
+  const readPage = async (): Promise<Row[]> => {
     const page = await run(async () => {
       if (fast !== undefined) return fast.page(after, pageSize);
       let query = db.selectFrom(table).select(columns).orderBy(spec.key).limit(pageSize);
       if (after !== undefined) query = query.where(spec.key, '>', after);
       return query.execute();
     }, `reading ${spec.table}`);
-    if (page.length === 0) break;
-    after = String((page[page.length - 1] as Row)[spec.key]);
+    if (page.length > 0) after = String((page[page.length - 1] as Row)[spec.key]);
+    return page;
+  };
+  /** A page and its plans, under way (on the workers) while the page before it is written. */
+  const start = (page: Row[]) => {
+    const plans = page.length === 0 ? Promise.resolve([]) : planRows(page);
+    plans.catch(() => undefined); // awaited below; not an unhandled rejection if the run stops first
+    return { page, plans };
+  };
+  options.signal?.throwIfAborted();
+  let current = start(await readPage());
+  while (current.page.length > 0) {
+    // With workers, the next page is read and sent off before this one is written: a pipeline.
+    // Without them the crypto runs on this thread, and the next page is read after the write as before.
+    const next = workers !== undefined ? start(await readPage()) : undefined;
+    const page = current.page;
     totals.seen += page.length;
-    let pending: Row[] = page;
+    let pending: readonly Row[] = page;
+    let plans = await current.plans;
     for (let attempt = 1; pending.length > 0; attempt++) {
       const rewrites: Rewrite[] = [];
-      for (const row of pending) {
-        const planned = plan(row, spec, codec);
+      pending.forEach((row, i) => {
+        const planned = plans[i] as Plan;
         if (planned === 'unreadable') {
           totals.unreadableCount++;
           if (unreadable.length < MAX_LISTED_UNREADABLE) unreadable.push(String(row[spec.key]));
         }
         else if (planned === 'current') totals.current++;
         else rewrites.push(planned);
-      }
+      });
       if (rewrites.length === 0) break;
       const written = await run(
         async () => (fast !== undefined && !fast.busyElsewhere() ? fast.write(rewrites) : writeGuarded(target, spec, rewrites)),
@@ -170,17 +243,67 @@ async function rekeyTable(target: RekeyTarget, spec: TableSpec, pageSize: number
       }
       // Changed meanwhile (a refresh, say): read the rows as they are now and decide again.
       pending = await run(() => db.selectFrom(table).select(columns).where(spec.key, 'in', missed).execute(), `reading ${spec.table}`);
+      plans = await planRows(pending);
     }
     options.onProgress?.({ table: spec.table, total, summary: report() });
     // One page at a time, yielding in between: the store keeps serving this process's other calls.
     if (pauseMs > 0) await target.retry.clock.sleep(pauseMs);
     else await new Promise<void>((resolve) => setImmediate(resolve));
+    // Stops between pages: a page read ahead is dropped unwritten.
+    options.signal?.throwIfAborted();
+    current = next ?? start(await readPage());
   }
   return report();
 }
 
+/**
+ * {@link plan} for a page, the decoding and encoding done on the worker threads: every value that
+ * needs it goes over in one batch (the pool splits it between threads); a row any of whose values
+ * does not decode is unreadable, as on this thread.
+ */
+async function planOnWorkers(rows: readonly Row[], spec: TableSpec, codec: SecretCodec, workers: RekeyWorkers): Promise<Plan[]> {
+  const plans: (Plan | (string | null)[])[] = [];
+  const values: string[] = [];
+  const locations: string[] = [];
+  /** Where each sent value goes back: row, column. */
+  const slots: [number, number][] = [];
+  rows.forEach((row, r) => {
+    const key = row[spec.key];
+    if (typeof key !== 'string') return void plans.push('unreadable');
+    const kept: (string | null)[] = [];
+    for (let c = 0; c < spec.secrets.length; c++) {
+      const column = spec.secrets[c] as string;
+      const stored = row[column];
+      if (stored === null || stored === undefined) kept.push(null);
+      else if (typeof stored !== 'string') return void plans.push('unreadable');
+      else {
+        kept.push(stored);
+        if (codec.needsRekey === undefined || codec.needsRekey(stored)) {
+          values.push(stored);
+          locations.push(formatSecretLocation({ table: spec.table, column, key }));
+          slots.push([r, c]);
+        }
+      }
+    }
+    plans.push(kept);
+  });
+  const recoded = values.length === 0 ? [] : await workers.recode(values, locations);
+  const changed = new Set<number>();
+  slots.forEach(([r, c], i) => {
+    const row = plans[r];
+    if (typeof row !== 'object' || row === null || !Array.isArray(row)) return;
+    const value = recoded[i];
+    if (value === null || value === undefined) plans[r] = 'unreadable';
+    else {
+      row[c] = value;
+      changed.add(r);
+    }
+  });
+  return plans.map((p, r) => (Array.isArray(p) ? (changed.has(r) ? { key: rows[r]?.[spec.key] as string, guard: rows[r]?.[spec.guard], values: p } : 'current') : p));
+}
+
 /** What to write for `row`: its secrets re-encoded where the codec asks for it. */
-function plan(row: Row, spec: TableSpec, codec: SecretCodec): Rewrite | 'current' | 'unreadable' {
+function plan(row: Row, spec: TableSpec, codec: SecretCodec): Plan {
   const key = row[spec.key];
   if (typeof key !== 'string') return 'unreadable';
   let changed = false;

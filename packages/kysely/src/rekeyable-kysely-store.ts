@@ -45,6 +45,8 @@ export class RekeyableKyselyStore extends KyselyGrantStore {
    * `acceptUnencrypted`), grants then clients, a page at a time, while the store stays in service.
    * Each page is one compare-and-set write: a row another process changed meanwhile is read again,
    * never overwritten. Returns counts; rows that cannot be decoded are listed by key, not fatal.
+   * A large table is re-encrypted on worker threads while this thread reads and writes (`workers`,
+   * `minRowsForWorkers`); the threads end with the run.
    *
    * Rotation: give every process the new key ring (new key first, old keys still listed), then run
    * this once; afterwards the old keys can be removed from the ring.

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createVault, encryptedKeyId, formatEncryptionKey, generateEncryptionKey, providers, type Vault } from '@tokenvault/core';
 import { createMixiEmulator, mixiEndpoints, type RunningEmulator } from '@tokenvault/mixi-emulator';
-import type { RekeyableKyselyStore, StoreEncryption } from '../src/index';
+import type { RekeyableKyselyStore, RekeyOptions, StoreEncryption } from '../src/index';
 import { type DialectFixture, postgresFixture, sqliteFixture } from './support/dialect-fixture';
 import { describePostgres } from './support/postgres-harness';
 
@@ -42,7 +42,8 @@ function startWorker(config: Record<string, unknown>): Promise<{ stop: () => Pro
   });
 }
 
-function rotationSuite(name: string, makeFixture: () => Promise<DialectFixture>): void {
+/** `threads`: the rekey's options for where it re-encrypts (this thread, or worker threads even for this small table). */
+function rotationSuite(name: string, makeFixture: () => Promise<DialectFixture>, threads: RekeyOptions = { workers: 0 }): void {
   describe(`rotation under load (${name})`, () => {
     let fx: DialectFixture | undefined;
     let running: RunningEmulator | undefined;
@@ -79,7 +80,7 @@ function rotationSuite(name: string, makeFixture: () => Promise<DialectFixture>)
         ),
       );
       const refreshesBefore = emulator.counters.snapshot().refreshes.total;
-      const summary = await open({ keys: [C, B, A] }).rekey({ pageSize: 3, pauseMs: 25 });
+      const summary = await open({ keys: [C, B, A] }).rekey({ pageSize: 3, pauseMs: 25, ...threads });
       const refreshesDuring = emulator.counters.snapshot().refreshes.total - refreshesBefore;
       const reports = await Promise.all(workers.map((w) => w.stop()));
 
@@ -116,5 +117,10 @@ async function keysInUse(fx: DialectFixture): Promise<Record<string, number>> {
   return counts;
 }
 
+const onWorkerThreads: RekeyOptions = { workers: 2, minRowsForWorkers: 0 };
 rotationSuite('SQLite, 3 processes', sqliteFixture);
-describePostgres('rotation under load (PostgreSQL)', () => rotationSuite('PostgreSQL, 3 processes', postgresFixture));
+rotationSuite('SQLite, 3 processes, rekey on worker threads', sqliteFixture, onWorkerThreads);
+describePostgres('rotation under load (PostgreSQL)', () => {
+  rotationSuite('PostgreSQL, 3 processes', postgresFixture);
+  rotationSuite('PostgreSQL, 3 processes, rekey on worker threads', postgresFixture, onWorkerThreads);
+});

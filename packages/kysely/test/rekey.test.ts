@@ -1,8 +1,10 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { aesGcmCodec, encryptedKeyId, generateEncryptionKey, InvalidArgumentError, Secret, type SecretCodec, systemClock } from '@tokenvault/core';
+import { aesGcmCodec, encryptedKeyId, generateEncryptionKey, InvalidArgumentError, type RekeyWorkers, Secret, type SecretCodec, systemClock } from '@tokenvault/core';
 import { makeClientRecord, makeGrantRecord, nextGrantRecord } from '@tokenvault/store-conformance';
-import { type RekeyProgress, rekeyTables, sqliteStore, tableNames } from '../src/index';
+import { MIN_ROWS_FOR_WORKERS, type RekeyProgress, rekeyTables, sqliteStore, tableNames } from '../src/index';
 import { type DialectFixture, postgresFixture, sqliteFixture } from './support/dialect-fixture';
 import { describePostgres } from './support/postgres-harness';
 
@@ -114,6 +116,9 @@ function rekeySuite(name: string, makeFixture: () => Promise<DialectFixture>): v
       await expect(ring.rekey({ pageSize: 0 })).rejects.toBeInstanceOf(InvalidArgumentError);
       await expect(ring.rekey({ maxAttemptsPerRow: 0 })).rejects.toBeInstanceOf(InvalidArgumentError);
       await expect(ring.rekey({ pauseMs: -1 })).rejects.toBeInstanceOf(InvalidArgumentError);
+      await expect(ring.rekey({ workers: -1 })).rejects.toBeInstanceOf(InvalidArgumentError);
+      await expect(ring.rekey({ workers: 1.5 })).rejects.toBeInstanceOf(InvalidArgumentError);
+      await expect(ring.rekey({ minRowsForWorkers: -1 })).rejects.toBeInstanceOf(InvalidArgumentError);
     });
   });
 }
@@ -184,5 +189,190 @@ describe('rekey on SQLite without the better-sqlite3 handle (the portable UPDATE
     } finally {
       await fx.dispose();
     }
+  });
+});
+
+/**
+ * An aesGcmCodec seen from outside: counts what rekey asks of it (decodes on this thread, worker pools
+ * started and closed, batches), and can run `beforeBatch` before a batch goes to the threads.
+ */
+function watchedCodec(keys: Parameters<typeof aesGcmCodec>[0]['keys'], beforeBatch?: (values: readonly string[], locations: readonly string[], n: number) => Promise<void> | void) {
+  const inner = aesGcmCodec({ keys });
+  const stats = { decodes: 0, started: 0, closed: 0, batches: 0 };
+  const codec: SecretCodec = {
+    encode: (plain, at) => inner.encode(plain, at),
+    decode: (stored, at) => (stats.decodes++, inner.decode(stored, at)),
+    needsRekey: (stored) => inner.needsRekey(stored),
+    startRekeyWorkers(threads: number): RekeyWorkers {
+      stats.started++;
+      const pool = inner.startRekeyWorkers(threads);
+      return {
+        threads: pool.threads,
+        async recode(values, locations) {
+          stats.batches++;
+          await beforeBatch?.(values, locations, stats.batches);
+          return pool.recode(values, locations);
+        },
+        async close() {
+          stats.closed++;
+          await pool.close();
+        },
+      };
+    },
+  };
+  return { codec, inner, stats };
+}
+
+function rekeyWorkersSuite(name: string, makeFixture: () => Promise<DialectFixture>): void {
+  describe(`rekey on worker threads (${name})`, () => {
+    let fx: DialectFixture;
+    afterEach(() => fx.dispose());
+
+    it('moves every row as on this thread, lists unreadable rows, decodes nothing on this thread, and closes the threads', async () => {
+      fx = await makeFixture();
+      const underA = fx.open({ keys: [A] });
+      const underB = fx.open({ keys: [B] });
+      for (let i = 0; i < 40; i++) {
+        const grantId = `g${String(i).padStart(3, '0')}`;
+        const pending = i % 5 === 0 ? { stateHash: `h${i}`, deadline: 1, scope: [], redirectUri: 'https://a/cb', codeVerifier: new Secret(`cv-${i}`), serverState: new Secret(`ss-${i}`) } : null;
+        await (i % 2 === 0 ? underA : underB).create(
+          makeGrantRecord({ grantId, accessToken: new Secret(`token-${i}`), idToken: i % 3 === 0 ? new Secret(`id-${i}`) : null, pending, state: pending ? 'awaitingCode' : 'authorized', ...(pending && { accessToken: null, refreshToken: null, accessTokenExpiresAt: null }) }),
+        );
+      }
+      await underA.create(makeGrantRecord({ grantId: 'no-secrets', accessToken: null, refreshToken: null, accessTokenExpiresAt: null, state: 'unauthorized' }));
+      await fx.open({ keys: [D] }).create(makeGrantRecord({ grantId: 'lost' }));
+      await underA.create(makeGrantRecord({ grantId: 'tampered', accessToken: new Secret('t') }));
+      const [stored] = await fx.sql('select access_token from tokenvault_grants where grant_id = ?', ['tampered']);
+      const text = stored?.access_token as string;
+      await fx.sql('update tokenvault_grants set access_token = ? where grant_id = ?', [`${text.slice(0, -3)}${text.at(-3) === 'A' ? 'B' : 'A'}${text.slice(-2)}`, 'tampered']);
+      await underA.putClient(makeClientRecord({ id: 'mixi', clientSecret: new Secret('secret-a') }));
+      const before = await keysInUse(fx);
+
+      const { codec, stats } = watchedCodec([C, B, A]);
+      const progress: number[] = [];
+      const summary = await fx.open({ codec }).rekey({ pageSize: 7, workers: 2, minRowsForWorkers: 0, onProgress: (p) => progress.push(p.summary.seen) });
+      expect(summary.grants).toMatchObject({ seen: 43, rekeyed: 40, current: 1, conflicts: 0, gaveUp: 0, unreadableCount: 2 });
+      expect([...summary.grants.unreadable].sort()).toEqual(['lost', 'tampered']);
+      expect(summary.clients).toMatchObject({ seen: 1, rekeyed: 1, unreadable: [] });
+      expect(progress).toEqual([7, 14, 21, 28, 35, 42, 43, 1]);
+      expect(stats).toMatchObject({ decodes: 0, started: 1, closed: 1 });
+      expect(stats.batches).toBeGreaterThanOrEqual(8);
+      const after = await keysInUse(fx);
+      expect(after).toEqual({ C: (before.A ?? 0) + (before.B ?? 0) - 2, A: 2, D: 2 });
+
+      const onlyC = fx.open({ keys: [C] });
+      for (let i = 0; i < 40; i++) {
+        const record = await onlyC.get(`g${String(i).padStart(3, '0')}`);
+        if (record?.state === 'authorized') expect(record.accessToken?.reveal()).toBe(`token-${i}`);
+        else expect(record?.pending?.serverState?.reveal()).toBe(`ss-${i}`);
+        expect(record?.version).toBe(1);
+      }
+      expect((await onlyC.getClient('mixi'))?.clientSecret.reveal()).toBe('secret-a');
+      expect((await fx.open({ codec }).rekey({ workers: 2, minRowsForWorkers: 0 })).grants).toMatchObject({ rekeyed: 0, current: 41, unreadableCount: 2 });
+    });
+
+    it(`starts no threads for a table under minRowsForWorkers (default ${MIN_ROWS_FOR_WORKERS.toLocaleString('en-US')}) or with workers: 0`, async () => {
+      fx = await makeFixture();
+      for (let i = 0; i < 5; i++) await fx.open({ keys: [A] }).create(makeGrantRecord({ grantId: `g${i}` }));
+      const small = watchedCodec([B, A]);
+      expect((await fx.open({ codec: small.codec }).rekey()).grants.rekeyed).toBe(5);
+      expect(small.stats).toMatchObject({ started: 0, decodes: 10 });
+      const off = watchedCodec([C, B]);
+      expect((await fx.open({ codec: off.codec }).rekey({ workers: 0, minRowsForWorkers: 0 })).grants.rekeyed).toBe(5);
+      expect(off.stats).toMatchObject({ started: 0, decodes: 10 });
+    });
+
+    it('stops between pages when aborted (a page read ahead is not written), closes the threads, and a later run finishes', async () => {
+      fx = await makeFixture();
+      const underA = fx.open({ keys: [A] });
+      for (let i = 0; i < 10; i++) await underA.create(makeGrantRecord({ grantId: `g${i}` }));
+      const { codec, stats } = watchedCodec([B, A]);
+      const abort = new AbortController();
+      await expect(fx.open({ codec }).rekey({ pageSize: 3, workers: 2, minRowsForWorkers: 0, signal: abort.signal, onProgress: () => abort.abort() })).rejects.toThrow();
+      // Page 2 was read and re-encrypted ahead, but only page 1 was written.
+      expect(stats.batches).toBe(2);
+      expect(stats.closed).toBe(1);
+      expect((await keysInUse(fx)).A).toBe(14);
+      const later = watchedCodec([B, A]);
+      expect((await fx.open({ codec: later.codec }).rekey({ pageSize: 3, workers: 2, minRowsForWorkers: 0 })).grants.rekeyed).toBe(7);
+      expect(await keysInUse(fx)).toEqual({ B: 20 });
+    });
+
+    it('never overwrites a write made while the threads re-encrypt the row: reads it again and moves the new value', async () => {
+      fx = await makeFixture();
+      const underA = fx.open({ keys: [A] });
+      const first = makeGrantRecord({ grantId: 'alice', accessToken: new Secret('old-token') });
+      await underA.create(first);
+      for (let i = 0; i < 6; i++) await underA.create(makeGrantRecord({ grantId: `bob${i}` }));
+      let fired = false;
+      const { codec, inner, stats } = watchedCodec([C, A], async (_values, locations) => {
+        if (fired || !locations.some((l) => l.endsWith('/alice'))) return;
+        fired = true;
+        // Another process refreshes alice after rekey read her row and before it writes it.
+        const at = { table: 'grants' as const, key: 'alice' };
+        await fx.sql('update tokenvault_grants set access_token = ?, refresh_token = ?, version = 2 where grant_id = ? and version = 1', [
+          inner.encode('refreshed-token', { ...at, column: 'access_token' }),
+          inner.encode('refreshed-refresh', { ...at, column: 'refresh_token' }),
+          'alice',
+        ]);
+      });
+      const summary = await fx.open({ codec }).rekey({ pageSize: 3, workers: 2, minRowsForWorkers: 0 });
+      expect(fired).toBe(true);
+      expect(summary.grants).toMatchObject({ seen: 7, rekeyed: 6, current: 1, conflicts: 1, gaveUp: 0 });
+      expect(stats.decodes).toBe(0);
+      const stored = await fx.open({ keys: [C] }).get('alice');
+      expect(stored?.version).toBe(2);
+      expect(stored?.accessToken?.reveal()).toBe('refreshed-token');
+      expect(stored?.refreshToken?.reveal()).toBe('refreshed-refresh');
+      expect(await keysInUse(fx)).toEqual({ C: 14 });
+    });
+
+    it('fails the run when a batch fails, keeps the pages already written, and closes the threads', async () => {
+      fx = await makeFixture();
+      for (let i = 0; i < 9; i++) await fx.open({ keys: [A] }).create(makeGrantRecord({ grantId: `g${i}` }));
+      const { codec, stats } = watchedCodec([B, A], (_v, _l, n) => {
+        if (n === 3) throw new RangeError('batch 3 fails');
+      });
+      await expect(fx.open({ codec }).rekey({ pageSize: 3, workers: 1, minRowsForWorkers: 0 })).rejects.toThrow('batch 3 fails');
+      expect(stats.closed).toBe(1);
+      expect(await keysInUse(fx)).toEqual({ A: 6, B: 12 });
+    });
+  });
+}
+
+rekeyWorkersSuite('SQLite', sqliteFixture);
+describePostgres('rekey on worker threads (PostgreSQL)', () => rekeyWorkersSuite('PostgreSQL', postgresFixture));
+
+describe('rekey worker threads never keep the process alive', () => {
+  const script = fileURLToPath(new URL('./fixtures/rekey-exit.ts', import.meta.url));
+  const root = fileURLToPath(new URL('../../../', import.meta.url));
+  const runScript = (mode: string) =>
+    new Promise<{ code: number | null; out: string; ms: number }>((resolve, reject) => {
+      const started = Date.now();
+      let dir: Awaited<ReturnType<typeof sqliteFixture>>;
+      void sqliteFixture().then((fx) => {
+        dir = fx;
+        const child = spawn(process.execPath, ['--conditions=@tokenvault/source', '--import', 'tsx', script, JSON.stringify({ filename: fx.location.filename, mode })], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+        let out = '';
+        let err = '';
+        child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+        child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+        const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+        child.on('error', reject);
+        child.on('close', (code) => {
+          clearTimeout(timer);
+          void dir.dispose().then(() => (code === 0 ? resolve({ code, out, ms: Date.now() - started }) : reject(new Error(`exit ${code}: ${err}`))));
+        });
+      }, reject);
+    });
+
+  it.each([
+    ['a finished run', 'done', { rekeyed: 40 }],
+    ['an aborted run', 'abort', { error: 'AbortError' }],
+    ['a pool nobody closed', 'forgotten', { recoded: true }],
+  ])('after %s the process ends by itself', async (_name, mode, expected) => {
+    const { code, out } = await runScript(mode);
+    expect(code).toBe(0);
+    expect(JSON.parse(out.trim())).toEqual(expected);
   });
 });

@@ -1,7 +1,8 @@
 import { randomFillSync } from 'node:crypto';
 import { inspect } from 'node:util';
 import { DecryptionFailedError, InvalidArgumentError, UnknownKeyError } from '../errors/errors';
-import { type EncryptionKey, KeyRing, parseEncryptionKeys, ENCRYPTION_KEYS_ENV } from './key-ring';
+import { type EncryptionKey, KeyRing, parseEncryptionKeys, ENCRYPTION_KEYS_ENV, ringKeyMaterial } from './key-ring';
+import { type RekeyWorkers, startRekeyWorkers } from './rekey-workers';
 import { formatSecretLocation, type SecretCodec, type SecretLocation } from './secret-codec';
 import { type Xaes256Gcm, XAES_NONCE_BYTES, XAES_TAG_BYTES } from './xaes-256-gcm';
 
@@ -132,6 +133,20 @@ export class AesGcmCodec implements SecretCodec {
    */
   keyIdOf(stored: string): string | undefined {
     return encryptedKeyId(stored);
+  }
+
+  /**
+   * Worker threads that re-encode values as `decode` then `encode` would, a batch at a time (see
+   * {@link RekeyWorkers}); `rekey` uses them for large tables. Each thread gets a copy of the ring's
+   * key bytes as it starts (workerData, never argv, env or a log line); the copies made here are zeroed.
+   */
+  startRekeyWorkers(threads: number): RekeyWorkers {
+    const keys = ringKeyMaterial(this.#ring);
+    try {
+      return startRekeyWorkers({ keys, activeKeyId: this.#ring.activeKeyId, acceptUnencrypted: this.#acceptUnencrypted }, threads);
+    } finally {
+      for (const k of keys) k.key.fill(0);
+    }
   }
 
   toJSON(): Record<string, unknown> {

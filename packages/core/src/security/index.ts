@@ -1,6 +1,7 @@
 export * from './secret-codec';
 export { aesGcmCodec, AesGcmCodec, type AesGcmCodecOptions, encryptedKeyId, ENCRYPTED_PREFIX } from './aes-gcm-codec';
 export { unencryptedCodec } from './unencrypted-codec';
+export { RekeyWorkerError, type RekeyWorkers } from './rekey-workers';
 export {
   ENCRYPTION_KEYS_ENV,
   type EncryptionKey,

@@ -18,6 +18,23 @@ export interface EncryptionKey {
 }
 
 const KEY_ID = /^[A-Za-z0-9_-]{1,32}$/;
+
+/**
+ * Each ring's key bytes, for the one use that needs them outside its ciphers: handing them to rekey
+ * worker threads ({@link ringKeyMaterial}). Kept here, not on the ring, so no property of a ring holds
+ * them; not exported from the package.
+ */
+const KEY_MATERIAL = new WeakMap<KeyRing, ReadonlyMap<string, Buffer>>();
+
+/**
+ * Copies of a ring's keys, active first, for rekey worker threads. The caller zeroes them once
+ * handed over. @internal
+ */
+export function ringKeyMaterial(ring: KeyRing): { id: string; key: Buffer }[] {
+  const material = KEY_MATERIAL.get(ring);
+  if (material === undefined) throw new InvalidArgumentError('not a key ring');
+  return ring.keyIds.map((id) => ({ id, key: Buffer.from(material.get(id) as Buffer) }));
+}
 const BASE64 = /^[A-Za-z0-9+/_-]+={0,2}$/;
 
 /**
@@ -83,7 +100,8 @@ function keyBytes(entry: EncryptionKey, label: string): Buffer {
 /**
  * The configured keys, checked: unique ids, 32-byte keys, one of them active (the first unless
  * `activeKeyId` says otherwise). New values are written under the active key; values under any key
- * in the ring are read. Key bytes live only inside the ring's ciphers: printing a ring shows its ids.
+ * in the ring are read. Key bytes live inside the ring's ciphers and, for rekey worker threads, in a
+ * module-private copy (no property of the ring holds them): printing a ring shows its ids.
  *
  * @example
  * const ring = new KeyRing(parseEncryptionKeys(process.env.TOKENVAULT_KEYS ?? ''));
@@ -100,21 +118,32 @@ export class KeyRing {
     if (!Array.isArray(keys) || keys.length === 0) {
       throw new InvalidArgumentError(`no encryption key is configured (set ${ENCRYPTION_KEYS_ENV}, or generate one with "tokenvault keys generate")`);
     }
-    keys.forEach((entry, i) => {
-      const label = `key ${i + 1}${typeof entry?.id === 'string' && KEY_ID.test(entry.id) ? ` ("${entry.id}")` : ''}`;
-      if (typeof entry?.id !== 'string' || !KEY_ID.test(entry.id)) {
-        throw new InvalidArgumentError(`${label}: the id must be 1-32 letters, digits, "_" or "-"`);
-      }
-      if (this.#ciphers.has(entry.id)) throw new InvalidArgumentError(`key id "${entry.id}" is configured twice`);
-      const bytes = keyBytes(entry, label);
-      this.#ciphers.set(entry.id, new Xaes256Gcm(bytes));
-      bytes.fill(0);
-    });
-    const ids = keys.map((k) => k.id);
-    const active = activeKeyId ?? (ids[0] as string);
-    if (!this.#ciphers.has(active)) throw new InvalidArgumentError(`the active key "${active}" is not among the configured keys (${ids.join(', ')})`);
-    this.activeKeyId = active;
-    this.keyIds = Object.freeze([active, ...ids.filter((id) => id !== active)]);
+    const material = new Map<string, Buffer>();
+    try {
+      keys.forEach((entry, i) => {
+        const label = `key ${i + 1}${typeof entry?.id === 'string' && KEY_ID.test(entry.id) ? ` ("${entry.id}")` : ''}`;
+        if (typeof entry?.id !== 'string' || !KEY_ID.test(entry.id)) {
+          throw new InvalidArgumentError(`${label}: the id must be 1-32 letters, digits, "_" or "-"`);
+        }
+        if (this.#ciphers.has(entry.id)) throw new InvalidArgumentError(`key id "${entry.id}" is configured twice`);
+        const bytes = keyBytes(entry, label);
+        this.#ciphers.set(entry.id, new Xaes256Gcm(bytes));
+        // A buffer of its own: decoded text lands in Buffer's shared pool, which is zeroed here.
+        const own = Buffer.allocUnsafeSlow(32);
+        bytes.copy(own);
+        bytes.fill(0);
+        material.set(entry.id, own);
+      });
+      const ids = keys.map((k) => k.id);
+      const active = activeKeyId ?? (ids[0] as string);
+      if (!this.#ciphers.has(active)) throw new InvalidArgumentError(`the active key "${active}" is not among the configured keys (${ids.join(', ')})`);
+      this.activeKeyId = active;
+      this.keyIds = Object.freeze([active, ...ids.filter((id) => id !== active)]);
+    } catch (error) {
+      for (const bytes of material.values()) bytes.fill(0);
+      throw error;
+    }
+    KEY_MATERIAL.set(this, material);
   }
 
   /** The cipher of key `id`, or undefined when it is not configured. @internal */

@@ -1,3 +1,5 @@
+import type { RekeyWorkers } from './rekey-workers';
+
 /**
  * Where a stored secret lives: passed to the codec as associated data, so an encrypting codec can bind
  * each ciphertext to its place (a token copied into another grant's row then fails to decrypt).
@@ -32,6 +34,12 @@ export interface SecretCodec {
    * or not encrypted at all. Optional: without it, `rekey` re-encodes every value.
    */
   needsRekey?(stored: string): boolean;
+  /**
+   * Starts `threads` worker threads that do what `decode` then `encode` do, in batches, for `rekey`
+   * of large tables. Optional: without it, `rekey` re-encodes on the calling thread. The caller
+   * closes what it gets.
+   */
+  startRekeyWorkers?(threads: number): RekeyWorkers;
 }
 
 /**
