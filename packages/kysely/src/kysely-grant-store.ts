@@ -31,6 +31,7 @@ import {
 } from '@tokenvault/core';
 import { classifyDriverError, DriverError, isStateHashConflict, toStoreError } from './driver-errors';
 import { migrateOrThrowDriverError } from './migrations';
+import { PostgresCasGroups } from './postgres-cas-groups';
 import { SqliteFastPath } from './sqlite-fast-path';
 import { CAS_COLUMNS, casParameters, CLIENT_COLUMNS, clientToRow, GRANT_COLUMNS, grantToRow, readInteger, readRowKey, rowToClient, rowToGrant, ScopeCache, type GrantRow } from './row-mapping';
 import type { SecretCodec } from './secret-codec';
@@ -132,6 +133,8 @@ export class KyselyGrantStore implements GrantStore {
   #phase: number = OPENING;
   #opening: Promise<void> | undefined;
   #fast: SqliteFastPath | undefined;
+  /** PostgreSQL: compare-and-sets of one turn written by one statement (group commit). */
+  readonly #pgGroups: PostgresCasGroups | undefined;
   #casQuery: CompiledQuery | undefined;
   readonly #scopes = new ScopeCache();
   /** Stored forms of recently read or written secrets (see {@link SecretMemo}); none without a codec. */
@@ -166,6 +169,8 @@ export class KyselyGrantStore implements GrantStore {
       clock: options.clock ?? systemClock,
       random: options.random ?? Math.random,
     };
+    const grantsTable = options.schema === undefined ? `"${this.#names.grants}"` : `"${options.schema}"."${this.#names.grants}"`;
+    this.#pgGroups = dialect === 'postgres' ? new PostgresCasGroups(options.db, grantsTable, this.#retry.classify) : undefined;
   }
 
   /**
@@ -302,7 +307,8 @@ export class KyselyGrantStore implements GrantStore {
         return result.numAffectedRows === 1n;
       };
       const fast = this.#fast;
-      return fast !== undefined && !fast.busyElsewhere() ? fast.compareAndSet(parameters, viaKysely) : viaKysely();
+      if (fast !== undefined && !fast.busyElsewhere()) return fast.compareAndSet(next.grantId, parameters, viaKysely);
+      return this.#pgGroups !== undefined ? this.#pgGroups.compareAndSet(next.grantId, parameters, viaKysely) : viaKysely();
     }, () => this.#stored(next.grantId, next));
   }
 
@@ -508,8 +514,9 @@ export class KyselyGrantStore implements GrantStore {
     if (this.#phase === CLOSED) return;
     this.#phase = CLOSED;
     await this.#opening?.catch(() => undefined);
-    // Writes already asked for are committed (or fail) before the handle goes.
+    // Writes already asked for are committed (or fail) before the handle or the pool goes.
     this.#fast?.flush();
+    await this.#pgGroups?.drain();
     this.#fast = undefined;
     if (this.#destroyOnClose) {
       try {

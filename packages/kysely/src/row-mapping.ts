@@ -77,6 +77,21 @@ export function grantRowFromValues(v: readonly unknown[]): Record<GrantColumn, u
   };
 }
 
+/**
+ * The grants columns that hold 64-bit integers (epoch milliseconds, versions): `bigint` in PostgreSQL,
+ * `integer` in SQLite; every other column is text. Statements that must name types (PostgreSQL's
+ * `VALUES` lists) read it here; a test checks it against the migrated table.
+ */
+export const INT64_GRANT_COLUMNS: ReadonlySet<GrantColumn> = new Set<GrantColumn>([
+  'version',
+  'access_token_expires_at',
+  'tokens_issued_at',
+  'lease_until',
+  'created_at',
+  'updated_at',
+  'authorization_order',
+]);
+
 /** A grants row as written: text, integers and nulls only. */
 export type GrantRow = { [C in GrantColumn]: string | number | null };
 

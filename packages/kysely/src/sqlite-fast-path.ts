@@ -1,18 +1,10 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { CompiledQuery } from 'kysely';
 import { classifySqliteError } from './driver-errors';
+import { CasGroups, type QueuedCas } from './group-commit';
 import { GRANT_COLUMNS, grantRowFromValues, type GrantRow } from './row-mapping';
 
 type Row = Record<string, unknown>;
-
-/** A compare-and-set waiting for its group's commit. */
-interface QueuedCas {
-  readonly parameters: readonly unknown[];
-  /** Runs it on Kysely's path instead (the handle is inside someone else's transaction). */
-  readonly elsewhere: () => Promise<boolean>;
-  readonly resolve: (changed: boolean | Promise<boolean>) => void;
-  readonly reject: (error: unknown) => void;
-}
 
 /**
  * Prepared statements on the better-sqlite3 handle for the hot paths: point reads, due/lease pages and
@@ -28,7 +20,7 @@ export class SqliteFastPath {
   readonly #compareAndSet: BetterSqlite3.Statement;
   readonly #compareAndSetGroup: (group: readonly QueuedCas[]) => boolean[];
   readonly #handle: BetterSqlite3.Database;
-  #queue: QueuedCas[] = [];
+  readonly #groups = new CasGroups((queued) => this.#commit(queued));
 
   constructor(
     handle: BetterSqlite3.Database,
@@ -75,31 +67,30 @@ export class SqliteFastPath {
   /**
    * Runs the compare-and-set; true when it changed the row (the version matched).
    *
-   * Group commit: the compare-and-sets asked for during one turn of the event loop (the answers of
-   * many refreshes arriving together, say) run in one `BEGIN IMMEDIATE` transaction, committed once
-   * (`setImmediate`, right after the turn's I/O callbacks). A commit writes every page the
-   * transaction touched to the WAL and syncs it: 8 writes at once cost a third (tmpfs) to a fifth (disk)
-   * of 8 commits, 32 a quarter to a tenth (`scripts/bench/sqlite-group-commit.ts`). Each caller still gets its own answer, only
-   * after the commit: a group is as durable as one write. Each statement keeps its own guard, so a
-   * group is exactly the same writes one after another. When the group's transaction fails as a
-   * whole (the database busy, one statement refused), it is rolled back and its members run one by
-   * one, each getting its own result or error, as without grouping. When the handle is inside
-   * another transaction at commit time (a Kysely transaction of the caller's), the group takes
-   * `elsewhere` (Kysely's path, which waits its turn) rather than join it.
+   * Group commit ({@link CasGroups}): the compare-and-sets asked for during one turn of the event loop
+   * run in one `BEGIN IMMEDIATE` transaction, committed once. A commit writes every page the
+   * transaction touched to the WAL and syncs it: 8 writes at once cost a third (tmpfs) to a fifth
+   * (disk) of 8 commits, 32 a quarter to a tenth (`scripts/bench/sqlite-group-commit.ts`). Each caller
+   * gets its own answer, after the commit: a group is as durable as one write, and each statement
+   * keeps its own guard, so a group is the same writes one after another. A group whose transaction
+   * fails as a whole (one statement refused) is rolled back and its members run one by one, each
+   * meeting its own outcome; a busy database fails every member with SQLITE_BUSY (each caller's retry
+   * takes it from there). When the handle is inside another transaction at commit time (a Kysely
+   * transaction of the caller's), the members take `alone` (Kysely's path, which waits its turn)
+   * rather than join it.
    */
-  compareAndSet(parameters: readonly unknown[], elsewhere: () => Promise<boolean>): Promise<boolean> {
-    return new Promise<boolean>((resolve, reject) => {
-      if (this.#queue.push({ parameters, elsewhere, resolve, reject }) === 1) setImmediate(() => this.flush());
-    });
+  compareAndSet(grantId: string, parameters: readonly unknown[], alone: () => Promise<boolean>): Promise<boolean> {
+    return this.#groups.add(grantId, parameters, alone);
   }
 
   /** Commits the queued compare-and-sets now (the store's `close` calls it before closing the handle). */
   flush(): void {
-    const queued = this.#queue;
-    if (queued.length === 0) return;
-    this.#queue = [];
+    this.#groups.flushNow();
+  }
+
+  #commit(queued: readonly QueuedCas[]): void {
     if (this.#handle.inTransaction) {
-      for (const q of queued) q.resolve(q.elsewhere());
+      for (const q of queued) q.resolve(q.alone());
       return;
     }
     if (queued.length > 1) {

@@ -1,10 +1,11 @@
 import { inspect } from 'node:util';
 import { Kysely, PostgresDialect, type KyselyPlugin, type PluginTransformQueryArgs, type PluginTransformResultArgs, type QueryResult, type RootOperationNode, type UnknownRow } from 'kysely';
 import pg from 'pg';
-import { afterEach, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { Secret } from '@tokenvault/core';
 import { makeGrantRecord, nextGrantRecord, toPlainGrant } from '@tokenvault/store-conformance';
 import { kyselyStore, migrateToLatest, postgresStore } from '../src/index';
+import { INT64_GRANT_COLUMNS } from '../src/row-mapping';
 import { describePostgres, dropSchema, POSTGRES_URL, postgresHarness, randomSchema, withClient } from './support/postgres-harness';
 import { UNENCRYPTED } from './support/unencrypted';
 
@@ -92,6 +93,104 @@ describePostgres('postgresStore', () => {
     const ours = nextGrantRecord(next, { tokenType: 'ours' });
     await withClient((c) => c.query(`update "${schema}".tokenvault_grants set version = 3, token_type = 'theirs' where grant_id = $1`, [record.grantId]));
     expect(await store.compareAndSet(ours, 2)).toBe(false);
+  });
+
+  describe('group commit', () => {
+    /** A store on its own Kysely instance that counts the grouped UPDATE statements it runs. */
+    async function countingStore(plugins: KyselyPlugin[] = []) {
+      const schema = randomSchema();
+      const pool = new pg.Pool({ connectionString: POSTGRES_URL, max: 4 });
+      const counted = { grouped: 0, statements: 0 };
+      const db = new Kysely<any>({
+        dialect: new PostgresDialect({ pool }),
+        plugins,
+        log: (event) => {
+          counted.statements++;
+          if (/from \(values/.test(event.query.sql)) counted.grouped++;
+        },
+      });
+      cleanups.push(() => dropSchema(schema), () => db.destroy());
+      await migrateToLatest(db, { dialect: 'postgres', schema });
+      const store = kyselyStore({ db, dialect: 'postgres', schema });
+      const records = Array.from({ length: 16 }, (_, i) => makeGrantRecord({ grantId: `group-${String(i).padStart(3, '0')}` }));
+      for (const r of records) await store.create(r);
+      return { store, schema, records, counted };
+    }
+
+    const versions = (schema: string) =>
+      withClient(async (c) => (await c.query(`select grant_id, version from "${schema}".tokenvault_grants order by grant_id`)).rows.map((r) => `${r.grant_id}@${r.version}`));
+
+    it('writes the compare-and-sets asked for in one turn with one statement, each answered for itself', async () => {
+      const { store, schema, records, counted } = await countingStore();
+      counted.statements = 0;
+      const together = await Promise.all(records.map((r) => store.compareAndSet(nextGrantRecord(r, { accessToken: new Secret(`new-${r.grantId}`) }), 1)));
+      expect(together).toEqual(records.map(() => true));
+      expect(counted).toEqual({ grouped: 1, statements: 1 });
+      expect(await versions(schema)).toEqual(records.map((r) => `${r.grantId}@2`));
+      expect((await store.get('group-007'))?.accessToken?.reveal()).toBe('new-group-007');
+      // Alone, a write is the single statement it always was.
+      expect(await store.compareAndSet(nextGrantRecord(nextGrantRecord(records[0]!)), 2)).toBe(true);
+      expect(counted.grouped).toBe(1);
+    });
+
+    it('gives one of two same-version rivals in one turn the write (they go in separate statements)', async () => {
+      const { store, schema, records, counted } = await countingStore();
+      counted.statements = 0;
+      const results = await Promise.all([
+        store.compareAndSet(nextGrantRecord(records[0]!), 1),
+        store.compareAndSet(nextGrantRecord(records[0]!, { tokenType: 'rival' }), 1),
+        store.compareAndSet(nextGrantRecord(records[1]!), 1),
+      ]);
+      expect(results).toEqual([true, false, true]);
+      expect(counted.statements).toBe(2);
+      expect((await store.get(records[0]!.grantId))?.tokenType).toBe(records[0]!.tokenType);
+      expect((await versions(schema)).slice(0, 3)).toEqual(['group-000@2', 'group-001@2', 'group-002@1']);
+    });
+
+    it('fails a state-hash clash alone: the rest of its statement is written', async () => {
+      const { store, schema, records } = await countingStore();
+      const pending = { stateHash: 'h-group', deadline: 0, scope: [], redirectUri: 'https://a/cb', codeVerifier: null, serverState: null };
+      const awaiting = { state: 'awaitingCode', accessToken: null, refreshToken: null, accessTokenExpiresAt: null, pending } as const;
+      await store.compareAndSet(nextGrantRecord(records[15]!, awaiting), 1);
+      const results = await Promise.allSettled([
+        store.compareAndSet(nextGrantRecord(records[0]!), 1),
+        store.compareAndSet(nextGrantRecord(records[1]!, awaiting), 1),
+        store.compareAndSet(nextGrantRecord(records[2]!), 1),
+      ]);
+      expect(results.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as { code: string }).code))).toEqual([true, 'store_error', true]);
+      expect((await versions(schema)).slice(0, 3)).toEqual(['group-000@2', 'group-001@1', 'group-002@2']);
+    });
+
+    it('after losing the answer of a committed group, every member reads back that its write landed', async () => {
+      const plugin = new LoseFirstUpdateAnswer();
+      const { store, schema, records, counted } = await countingStore([plugin]);
+      plugin.lost = 0;
+      const written = await Promise.all(records.slice(0, 4).map((r) => store.compareAndSet(nextGrantRecord(r), 1)));
+      expect(plugin.lost).toBe(1);
+      expect(counted.grouped).toBeGreaterThanOrEqual(1);
+      expect(written).toEqual([true, true, true, true]);
+      expect((await versions(schema)).slice(0, 5)).toEqual(['group-000@2', 'group-001@2', 'group-002@2', 'group-003@2', 'group-004@1']);
+    });
+
+    it('sends what was asked before close(), then refuses', async () => {
+      const { store, schema, records } = await countingStore();
+      const writes = records.map((r) => store.compareAndSet(nextGrantRecord(r), 1));
+      await store.close();
+      expect(await Promise.all(writes)).toEqual(records.map(() => true));
+      expect(await versions(schema)).toEqual(records.map((r) => `${r.grantId}@2`));
+      await expect(store.compareAndSet(nextGrantRecord(nextGrantRecord(records[0]!)), 2)).rejects.toMatchObject({ code: 'store_error' });
+    });
+
+    it('names the types of the migrated table: INT64_GRANT_COLUMNS are its bigint columns', async () => {
+      const { schema } = await countingStore();
+      const bigints = await withClient(
+        async (c) =>
+          (await c.query(`select column_name from information_schema.columns where table_schema = $1 and table_name = 'tokenvault_grants' and data_type = 'bigint' order by column_name`, [schema])).rows.map(
+            (r) => r.column_name as string,
+          ),
+      );
+      expect(bigints).toEqual([...INT64_GRANT_COLUMNS].sort());
+    });
   });
 
   it('imports with createMany in batched transactions, skipping existing ids and rolling back a conflicting chunk', async () => {
