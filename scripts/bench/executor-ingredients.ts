@@ -43,6 +43,11 @@ const f: typeof fetch = values.fake ? fakeFetch : fetch;
 const vault = createVault({ store, clients: [client], fetch: f });
 const untimed = createVault({ store, clients: [client], fetch: f, executor: { timeoutMs: Number.POSITIVE_INFINITY, attemptTimeoutMs: Number.POSITIVE_INFINITY } });
 const headers = { authorization };
+// vault.fetch whose fetch ignores the executor's arguments and calls fetch exactly as the plain side does.
+const plainArgs = createVault({ store, clients: [client], fetch: () => f(url, { headers }) });
+// Half of each: the executor's URL with the plain side's init, and the plain side's URL with the executor's init.
+const ownUrl = createVault({ store, clients: [client], fetch: (u) => f(u, { headers }) });
+const ownInit = createVault({ store, clients: [client], fetch: (_u, i) => f(url, i) });
 const noop = () => undefined;
 const NO_INIT: RequestInit = Object.freeze({});
 const href = new URL(url).href;
@@ -96,6 +101,9 @@ const variants: Record<string, () => Promise<unknown>> = {
     return check(await f(href, init));
   },
   vault: async () => check(await vault.fetch('alice', url)),
+  'vault-plainargs': async () => check(await plainArgs.fetch('alice', url)),
+  'vault-own-url': async () => check(await ownUrl.fetch('alice', url)),
+  'vault-own-init': async () => check(await ownInit.fetch('alice', url)),
   'vault-untimed': async () => check(await untimed.fetch('alice', url)),
 };
 const names = Object.keys(variants).filter((n) => n === 'plain' || values.only === undefined || values.only.split(',').includes(n));
@@ -179,5 +187,8 @@ try {
   obs.disconnect();
   await vault.close();
   await untimed.close();
+  await plainArgs.close();
+  await ownUrl.close();
+  await ownInit.close();
   server.stop();
 }
