@@ -5,6 +5,14 @@ import { DeadlineNode, Deadlines } from './deadlines';
 /** The one deadline timer the process's `vault.fetch` attempts share (see {@link Deadlines}). */
 export const attemptDeadlines = new Deadlines();
 
+/** Says how an attempt's promise settles once its outcome is known (see {@link CallScope.attempt}). */
+export interface AttemptJudge {
+  /** The response came before the deadline. */
+  answered(res: Response): Response | Promise<Response>;
+  /** fetch failed, or the deadline came first (its `TimeoutError`; the scope's flags are already set). */
+  failed(error: unknown): Promise<Response>;
+}
+
 /**
  * The cancellation of one `vault.fetch` call: the caller's signal, the call's deadline (`timeoutMs`) and
  * each attempt's deadline (`attemptTimeoutMs`).
@@ -36,6 +44,8 @@ export class CallScope extends DeadlineNode {
   readonly #deadlines: Deadlines;
   /** Rejects the attempt in flight; undefined when none is (or its deadline already came). */
   #rejectAttempt: ((reason: unknown) => void) | undefined;
+  #resolveAttempt: ((value: Response | Promise<Response>) => void) | undefined;
+  #judge: AttemptJudge | undefined;
   /** Whether the attempt in flight ends at its own timeout (rather than the call's deadline). */
   #ownTimeout = false;
   #attemptTimeoutMs = 0;
@@ -97,34 +107,48 @@ export class CallScope extends DeadlineNode {
    * deadline, whichever comes first, watched by the shared {@link Deadlines} timer rather than a timer of
    * its own. When the deadline wins, the request is abandoned and its response cancelled whenever it
    * arrives. (One promise settled by whichever comes first, rather than `Promise.race` and a `then`.)
+   *
+   * With a `judge`, the promise returned settles as the judge says instead: with what `answered` returns
+   * for the response, or `failed` for fetch's error or the deadline's. The call's first attempt uses it
+   * so that this promise is the call's own (no async function, promise or hop of its own per call).
+   * The judge is called synchronously when the outcome is known and must not throw.
    */
-  attempt(response: Promise<Response>, attemptTimeoutMs: number): Promise<Response> {
+  attempt(response: Promise<Response>, attemptTimeoutMs: number, judge?: AttemptJudge): Promise<Response> {
     this.#attemptTimedOut = false;
     const now = performance.now();
     const remaining = this.#deadline - now; // Infinity without a call deadline
     if (remaining <= 0) this.#expire();
-    if (this.#timedOut) return this.#abandon(response, this.#timeoutReason);
+    if (this.#timedOut) {
+      if (judge === undefined) return this.#abandon(response, this.#timeoutReason);
+      response.then(cancelLate, () => undefined);
+      return judge.failed(this.#timeoutReason);
+    }
     const ownTimeout = attemptTimeoutMs < remaining;
     const at = ownTimeout ? now + attemptTimeoutMs : this.#deadline;
-    if (at === Number.POSITIVE_INFINITY) return response;
+    if (at === Number.POSITIVE_INFINITY) {
+      return judge === undefined ? response : response.then((res) => judge.answered(res), (e: unknown) => judge.failed(e));
+    }
     this.#ownTimeout = ownTimeout;
     this.#attemptTimeoutMs = attemptTimeoutMs;
     this.deadlineAt = at;
     return new Promise<Response>((resolve, reject) => {
+      this.#resolveAttempt = resolve;
       this.#rejectAttempt = reject;
+      this.#judge = judge;
       this.#deadlines.add(this);
       response.then(
         (res) => {
           // Still this attempt's (not overtaken by its deadline)?
           if (this.#rejectAttempt === reject) {
             this.#endAttempt();
-            resolve(res);
+            resolve(judge === undefined ? res : judge.answered(res));
           } else cancelLate(res);
         },
         (e: unknown) => {
           if (this.#rejectAttempt === reject) {
             this.#endAttempt();
-            reject(e);
+            if (judge === undefined) reject(e);
+            else resolve(judge.failed(e));
           }
         },
       );
@@ -134,19 +158,26 @@ export class CallScope extends DeadlineNode {
   /** The attempt in flight reached its deadline first (called by {@link Deadlines}). */
   override onDeadline(): void {
     const reject = this.#rejectAttempt;
-    if (reject === undefined) return;
-    this.#rejectAttempt = undefined;
+    const resolve = this.#resolveAttempt;
+    const judge = this.#judge;
+    if (reject === undefined || resolve === undefined) return;
+    this.#endAttempt();
+    let error: unknown;
     if (this.#ownTimeout) {
       this.#attemptTimedOut = true;
-      reject(new DOMException(`no response headers within ${this.#attemptTimeoutMs} ms`, 'TimeoutError'));
+      error = new DOMException(`no response headers within ${this.#attemptTimeoutMs} ms`, 'TimeoutError');
     } else {
       this.#expire();
-      reject(this.#timeoutReason);
+      error = this.#timeoutReason;
     }
+    if (judge === undefined) reject(error);
+    else resolve(judge.failed(error));
   }
 
   #endAttempt(): void {
     this.#rejectAttempt = undefined;
+    this.#resolveAttempt = undefined;
+    this.#judge = undefined;
     this.#deadlines.remove(this);
   }
 
