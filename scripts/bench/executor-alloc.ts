@@ -5,8 +5,9 @@ import { createVault, memoryStore, providers } from '@tokenvault/core';
 import { authorizedRecord } from './lib/grant-fixtures';
 import { median } from './lib/measure';
 
-const gc = (globalThis as { gc?: () => void }).gc;
-if (gc === undefined) throw new Error('run with --expose-gc');
+const exposedGc = (globalThis as { gc?: () => void }).gc;
+if (exposedGc === undefined) throw new Error('run with --expose-gc');
+const gc: () => void = exposedGc;
 const store = memoryStore();
 const record = authorizedRecord('alice', 'mixi', Date.now(), 24 * 3600_000);
 await store.create(record);

@@ -24,9 +24,9 @@ export abstract class DeadlineNode {
  * loop (a `Timeout` object, its closure and async id per call, linked into a timer list that outlives
  * it; the loop's timer handle ref'd and unref'd). Measured with `scripts/bench/executor-ingredients.ts`
  * at concurrency 32 against the loopback server (shared 2-core VM, noisy): plain fetch plus one
- * `setTimeout`/`clearTimeout` per call cost ~3 µs of client CPU per call, and vault.fetch with its
- * per-attempt timer cost 5–7 µs per call more than vault.fetch with no deadlines at all; without a
- * network (answers on the next turn) the same timer costs under 1 µs.
+ * `setTimeout`/`clearTimeout` per call cost ~3 µs of client CPU per call, and in one run vault.fetch
+ * with its per-attempt timer cost 7 µs per call more than vault.fetch with no deadlines at all;
+ * without a network (answers on a later turn) the same timer costs under 1 µs.
  *
  * How: watched nodes sit in an intrusive doubly linked list (adding and removing one is a few pointer
  * writes, no allocation). One unref'd timer is armed for a moment no later than the earliest deadline
