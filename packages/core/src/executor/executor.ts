@@ -261,9 +261,11 @@ class FetchCall implements AttemptJudge {
       this.#host.freshRecord?.(this.#grantId)?.record ??
       (await this.#scope.guard(this.#host.usableRecord(this.#grantId, { signal: this.#scope.caller })));
     const token = tokenOf(record, this.#grantId);
+    // Outside the try: what #send throws before sending is the call's error, not a failed attempt.
+    const response = this.#send(req, token);
     let res: Response;
     try {
-      res = await this.#send(req, token);
+      res = await response;
     } catch (e) {
       throw this.#sendFailed(req, e, token, retriable);
     }
