@@ -16,11 +16,12 @@ if (expected === undefined) throw new RangeError('usage: executor-overhead-serve
 const body = JSON.stringify({ entry: { id: 'bench-user', displayName: 'Bench', thumbnailUrl: 'https://x/t.png' } });
 const length = Buffer.byteLength(body);
 let served = 0;
+let connections = 0;
 
 const server = createServer((req, res) => {
   if (req.url === '/_stats') {
     const cpu = process.cpuUsage();
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ served, cpuUs: cpu.user + cpu.system }));
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ served, connections, cpuUs: cpu.user + cpu.system }));
     return;
   }
   if (req.headers.authorization !== expected || req.url !== '/2/people/@me/@self') {
@@ -31,6 +32,7 @@ const server = createServer((req, res) => {
   res.writeHead(200, { 'content-type': 'application/json', 'content-length': length });
   res.end(body);
 });
+server.on('connection', () => connections++);
 server.listen(0, '127.0.0.1', () => {
   process.stdout.write(`${JSON.stringify({ port: (server.address() as AddressInfo).port })}\n`);
 });

@@ -254,21 +254,24 @@ export async function measureExecutorOwnWork(options: { rounds?: number; calls?:
   }
 }
 
-interface ServerStats {
+export interface ServerStats {
   readonly served: number;
+  /** TCP connections accepted so far. */
+  readonly connections: number;
   readonly cpuUs: number;
 }
 
-interface ServerProcess {
+export interface ServerProcess {
   readonly port: number;
   /** Requests served and CPU time so far (one request of its own, not counted). */
   stats(): Promise<ServerStats>;
   /** Throws unless exactly one request was served per call between `before` and `after`. */
-  expectServed(before: ServerStats, after: ServerStats, calls: number, side: Side): void;
+  expectServed(before: ServerStats, after: ServerStats, calls: number, side: string): void;
   stop(): void;
 }
 
-async function startServer(authorization: string): Promise<ServerProcess> {
+/** Starts the benchmark's API server (a child process) expecting exactly `authorization`. */
+export async function startServer(authorization: string): Promise<ServerProcess> {
   const child: ChildProcess = track(
     spawn(process.execPath, [...tsNodeArgs(), SERVER, authorization], { cwd: workspaceRoot, stdio: ['pipe', 'pipe', 'inherit'] }),
   );

@@ -14,10 +14,10 @@ import { type BearerProblem, classifyBearerError, isTransientStatus, parseRetryA
 import type { GrantRecord } from '../store/grant-store';
 import { withRetry } from '../util/retry';
 import type { ResolvedClient } from '../vault/vault-options';
-import { CallScope } from './call-scope';
+import { type AttemptJudge, CallScope } from './call-scope';
 import type { ExecutorHost } from './executor-host';
 import { checkPlacement, type ExecutorOptions, resolveCallOptions, type TokenPlacement, type VaultFetchOptions } from './executor-options';
-import { attemptUrl, callerSignal, draftRequest, finishRequest, type PreparedRequest } from './prepared-request';
+import { attemptUrl, callerSignal, type DraftRequest, draftRequest, finishRequest, type PreparedRequest } from './prepared-request';
 import { notReplayedMessage } from './request-body';
 
 export type { ExecutorHost } from './executor-host';
@@ -62,7 +62,7 @@ interface PendingRetry {
 }
 
 /** One `vault.fetch` call. Lives for the call only; holds nothing after it settles. */
-class FetchCall {
+class FetchCall implements AttemptJudge {
   readonly #host: ExecutorHost;
   readonly #grantId: string;
   readonly #options: ExecutorOptions;
@@ -70,6 +70,10 @@ class FetchCall {
   readonly #started: number;
   #client: ResolvedClient | undefined;
   #req: PreparedRequest | undefined;
+  /** The record the cache held fresh when the call began, for its first attempt. */
+  #fresh: GrantRecord | undefined;
+  /** Whether transient failures are retried (the method and the options allow it). */
+  #retriable = false;
   #placement: TokenPlacement = 'header';
   #attempts = 0;
   /** The one token-driven retry a call may make has been used. */
@@ -93,37 +97,128 @@ class FetchCall {
     this.#started = host.clock().now();
   }
 
-  async run(input: string | URL | Request, init: VaultFetchInit | undefined): Promise<Response> {
+  /**
+   * The call. On the common path (the cache holds a fresh token, nothing to encode) the request is
+   * prepared and sent synchronously, and the first attempt's promise is the call's own: the call judges
+   * the answer when it comes (this class is that attempt's judge) and settles at once on a 2xx. Only an
+   * answer or failure that needs more (a token problem, a retry, an error) continues in an async
+   * function. Each async function, `await` and promise wrapper costs a few hundred bytes per call, and
+   * on a loaded event loop allocation costs several times what it does in a tight loop.
+   */
+  run(input: string | URL | Request, init: VaultFetchInit | undefined): Promise<Response> {
+    let prepared: PreparedRequest | Promise<PreparedRequest>;
     try {
-      const draft = draftRequest(input, init, this.#options.maxReplayBodyBytes);
-      const fresh = this.#host.freshRecord?.(this.#grantId);
-      const client = fresh?.client ?? (await this.#host.grantClient(this.#grantId));
-      this.#client = client;
-      this.#placement = checkPlacement(init?.tokenvault?.placement, client.tokenPlacement);
-      const finished = finishRequest(draft, client.provider);
-      this.#req = finished instanceof Promise ? await finished : finished;
-      const req = this.#req;
-      const { retry, retryNonIdempotent } = this.#options;
-      const retriable = retry.retries > 0 && (req.idempotent || retryNonIdempotent);
-      let res: Response;
-      try {
-        res = await this.#attempt(req, retriable, fresh?.record);
-      } catch (e) {
-        if (!retriable || e !== this.#retryable) throw e;
-        res = await this.#retry(req, e);
-      }
-      this.#outgoing = undefined;
-      this.#settled(res.status, null);
-      return res;
+      prepared = this.#prepare(input, init);
     } catch (e) {
-      const error = this.#abortReason(e) ?? e;
-      cancel(this.#outgoing);
-      this.#settled(null, this.#errorCode(error));
-      throw error;
-    } finally {
-      this.#scope.dispose();
-      cancel(this.#held);
+      return this.#resume(Promise.reject(e));
     }
+    const fresh = this.#fresh;
+    if (prepared instanceof Promise || fresh === undefined) return this.#resume(this.#firstAndRetries(prepared));
+    const req = prepared;
+    this.#retriable = this.#options.retry.retries > 0 && (req.idempotent || this.#options.retryNonIdempotent);
+    try {
+      // What `#attempt` does before sending, for a record known fresh.
+      return this.#send(req, tokenOf(fresh, this.#grantId), this);
+    } catch (e) {
+      return this.#resume(Promise.reject(e));
+    }
+  }
+
+  /** The first attempt's response came before its deadline (as {@link AttemptJudge}). */
+  answered(res: Response): Response | Promise<Response> {
+    let out: Response | Promise<Response>;
+    try {
+      out = this.#answered(this.#req as PreparedRequest, res, this.#firstToken(), this.#retriable);
+    } catch (e) {
+      return this.#resume(this.#retried(Promise.reject(e)));
+    }
+    if (out instanceof Promise) return this.#resume(this.#retried(out));
+    return this.#succeeded(out);
+  }
+
+  /** The first attempt failed, or its deadline came first (as {@link AttemptJudge}). */
+  failed(error: unknown): Promise<Response> {
+    return this.#resume(this.#retried(this.#firstFailed(error)));
+  }
+
+  async #firstFailed(error: unknown): Promise<Response> {
+    throw this.#sendFailed(this.#req as PreparedRequest, error, this.#firstToken(), this.#retriable);
+  }
+
+  /** The token the first attempt sent (the fresh record's). */
+  #firstToken(): string {
+    return tokenOf(this.#fresh as GrantRecord, this.#grantId);
+  }
+
+  /** The call off the common path: prepared asynchronously, its first attempt, then transient retries. */
+  async #firstAndRetries(prepared: PreparedRequest | Promise<PreparedRequest>): Promise<Response> {
+    const req = prepared instanceof Promise ? await prepared : prepared;
+    this.#retriable = this.#options.retry.retries > 0 && (req.idempotent || this.#options.retryNonIdempotent);
+    return this.#retried(this.#attempt(req, this.#retriable, this.#fresh));
+  }
+
+  /** `first` (a first attempt's outcome), or when it failed transiently, the transient retries'. */
+  async #retried(first: Promise<Response>): Promise<Response> {
+    try {
+      return await first;
+    } catch (e) {
+      if (!this.#retriable || e !== this.#retryable) throw e;
+      return await this.#retry(this.#req as PreparedRequest, e);
+    }
+  }
+
+  /** The call settles as `outcome` does: events, the scope let go, a held response cancelled. */
+  async #resume(outcome: Promise<Response>): Promise<Response> {
+    try {
+      return this.#succeeded(await outcome);
+    } catch (e) {
+      throw this.#failed(e);
+    }
+  }
+
+  /** The call resolves with `res`. */
+  #succeeded(res: Response): Response {
+    this.#outgoing = undefined;
+    this.#settled(res.status, null);
+    this.#end();
+    return res;
+  }
+
+  /** The call failed with `e`: what it rejects with (the signal's reason when `e` is its abort). */
+  #failed(e: unknown): unknown {
+    const error = this.#abortReason(e) ?? e;
+    cancel(this.#outgoing);
+    this.#settled(null, this.#errorCode(error));
+    this.#end();
+    return error;
+  }
+
+  /** The call is over: its scope lets go of the caller's signal, a response held for a retry is cancelled. */
+  #end(): void {
+    this.#scope.dispose();
+    cancel(this.#held);
+  }
+
+  /** The request, normalised once; synchronous unless the grant's token is not fresh in the cache or a FormData body is encoded. */
+  #prepare(input: string | URL | Request, init: VaultFetchInit | undefined): PreparedRequest | Promise<PreparedRequest> {
+    const draft = draftRequest(input, init, this.#options.maxReplayBodyBytes);
+    const fresh = this.#host.freshRecord?.(this.#grantId);
+    if (fresh === undefined) return this.#prepareWith(draft, init, this.#host.grantClient(this.#grantId));
+    this.#fresh = fresh.record;
+    return this.#finish(draft, init, fresh.client);
+  }
+
+  async #prepareWith(draft: DraftRequest, init: VaultFetchInit | undefined, client: Promise<ResolvedClient>): Promise<PreparedRequest> {
+    return this.#finish(draft, init, await client);
+  }
+
+  #finish(draft: DraftRequest, init: VaultFetchInit | undefined, client: ResolvedClient): PreparedRequest | Promise<PreparedRequest> {
+    this.#client = client;
+    this.#placement = checkPlacement(init?.tokenvault?.placement, client.tokenPlacement);
+    const finished = finishRequest(draft, client.provider);
+    if (finished instanceof Promise) return finished.then((req) => (this.#req = req));
+    this.#req = finished;
+    return finished;
   }
 
   /**
@@ -161,50 +256,71 @@ class FetchCall {
   async #attempt(req: PreparedRequest, retriable: boolean, fresh?: GrantRecord): Promise<Response> {
     cancel(this.#held);
     this.#held = undefined;
-    let record =
+    const record =
       fresh ??
       this.#host.freshRecord?.(this.#grantId)?.record ??
       (await this.#scope.guard(this.#host.usableRecord(this.#grantId, { signal: this.#scope.caller })));
-    for (;;) {
-      const token = tokenOf(record, this.#grantId);
-      const response = this.#send(req, token);
-      let res: Response;
-      try {
-        res = await response;
-      } catch (e) {
-        const { error, code } = this.#sendFailure(req, e, token, retriable);
-        this.#attemptEnded(req, null, code);
-        throw error;
-      }
-      const status = res.status;
-      this.#attemptEnded(req, status, null);
-      if (status >= 200 && status < 300) return this.#deliver(res);
-      const problem = bearerProblem(res);
-      if (problem !== undefined) {
-        cancel(res);
-        record = await this.#onBearerProblem(req, problem, status, token);
-        continue;
-      }
-      if (retriable && isTransientStatus(status)) {
-        if (req.body.replayable) {
-          const now = this.#host.clock().now();
-          const retryAt = parseRetryAfter(res.headers.get('retry-after'), now);
-          const failure = new ProviderUnavailableError(
-            `${req.method} ${safeUrl(req.url)} answered ${status}`,
-            retryAt === undefined ? { status } : { status, retryAt },
-          );
-          this.#held = res;
-          this.#retryable = failure;
-          this.#pending = { reason: 'transient', status, retryAfterMs: retryAt === undefined ? null : retryAt - now };
-          throw failure;
-        }
-        this.#host.logger().debug(
-          this.#logFields({ status }),
-          'tokenvault: transient answer not retried: the request body is a one-shot stream',
-        );
-      }
-      return this.#deliver(res);
+    const token = tokenOf(record, this.#grantId);
+    // Outside the try: what #send throws before sending is the call's error, not a failed attempt.
+    const response = this.#send(req, token);
+    let res: Response;
+    try {
+      res = await response;
+    } catch (e) {
+      throw this.#sendFailed(req, e, token, retriable);
     }
+    return this.#answered(req, res, token, retriable);
+  }
+
+  /**
+   * Judges an attempt's answer: the response (2xx, or an answer returned as it is), a thrown transient
+   * failure for withRetry, or, for a bearer-token problem, the token retry's outcome.
+   */
+  #answered(req: PreparedRequest, res: Response, token: string, retriable: boolean): Response | Promise<Response> {
+    const status = res.status;
+    this.#attemptEnded(req, status, null);
+    if (status >= 200 && status < 300) return this.#deliver(res);
+    const problem = bearerProblem(res);
+    if (problem === undefined) return this.#otherAnswer(req, res, retriable);
+    cancel(res);
+    return this.#tokenRetry(req, retriable, problem, status, token);
+  }
+
+  /** After a bearer-token problem: the error it means, or the same attempt sent again with a newer token. */
+  async #tokenRetry(req: PreparedRequest, retriable: boolean, problem: HandledProblem, status: number, token: string): Promise<Response> {
+    const record = await this.#onBearerProblem(req, problem, status, token);
+    return this.#attempt(req, retriable, record);
+  }
+
+  /** The attempt in flight failed without an answer: reports its end, and returns the error to throw. */
+  #sendFailed(req: PreparedRequest, e: unknown, token: string, retriable: boolean): unknown {
+    const { error, code } = this.#sendFailure(req, e, token, retriable);
+    this.#attemptEnded(req, null, code);
+    return error;
+  }
+
+  /** An answer that is neither 2xx nor a bearer-token problem: a transient one to retry (thrown), or the response. */
+  #otherAnswer(req: PreparedRequest, res: Response, retriable: boolean): Response {
+    const status = res.status;
+    if (retriable && isTransientStatus(status)) {
+      if (req.body.replayable) {
+        const now = this.#host.clock().now();
+        const retryAt = parseRetryAfter(res.headers.get('retry-after'), now);
+        const failure = new ProviderUnavailableError(
+          `${req.method} ${safeUrl(req.url)} answered ${status}`,
+          retryAt === undefined ? { status } : { status, retryAt },
+        );
+        this.#held = res;
+        this.#retryable = failure;
+        this.#pending = { reason: 'transient', status, retryAfterMs: retryAt === undefined ? null : retryAt - now };
+        throw failure;
+      }
+      this.#host.logger().debug(
+        this.#logFields({ status }),
+        'tokenvault: transient answer not retried: the request body is a one-shot stream',
+      );
+    }
+    return this.#deliver(res);
   }
 
   /** Decides what a bearer-token problem means: the record to retry with, or the error to throw. */
@@ -257,7 +373,7 @@ class FetchCall {
    * Throws at once, before anything is sent, when the token cannot go in a header or a one-shot body
    * was already sent.
    */
-  #send(req: PreparedRequest, token: string): Promise<Response> {
+  #send(req: PreparedRequest, token: string, judge?: AttemptJudge): Promise<Response> {
     const host = this.#host;
     const attempt = ++this.#attempts;
     const started = host.clock().now();
@@ -285,7 +401,7 @@ class FetchCall {
     } catch (e) {
       pending = Promise.reject(e);
     }
-    return this.#scope.attempt(pending, this.#options.attemptTimeoutMs);
+    return this.#scope.attempt(pending, this.#options.attemptTimeoutMs, judge);
   }
 
   /** What a failed fetch means: the signal's reason, a caller mistake, or a (retryable) transient failure. */
