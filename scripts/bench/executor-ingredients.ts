@@ -9,7 +9,7 @@ import { PerformanceObserver, performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { createVault, memoryStore, providers } from '@tokenvault/core';
 import { killChildrenOnExit } from './lib/child-processes';
-import { startServer } from './lib/executor-overhead';
+import { startServer, throughput } from './lib/executor-overhead';
 import { authorizedRecord } from './lib/grant-fixtures';
 import { median, table } from './lib/measure';
 
@@ -119,23 +119,11 @@ const obs = new PerformanceObserver((list) => {
 obs.observe({ entryTypes: ['gc'] });
 
 async function block(call: () => Promise<unknown>, ms: number) {
-  let calls = 0;
   const g0 = gcCount;
   const gms0 = gcMs;
-  const cpu = process.cpuUsage();
-  const start = performance.now();
-  const end = start + ms;
-  const worker = async () => {
-    while (performance.now() < end) {
-      await call();
-      calls++;
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  const elapsed = performance.now() - start;
-  const used = process.cpuUsage(cpu);
+  const { calls, callsPerSec, cpuUsPerCall } = await throughput(call, concurrency, ms);
   await new Promise((r) => setImmediate(r)); // let the observer report
-  return { rps: (calls / elapsed) * 1000, cpu: (used.user + used.system) / calls, gc: ((gcCount - g0) / calls) * 1000, gcMs: ((gcMs - gms0) / calls) * 1000 };
+  return { rps: callsPerSec, cpu: cpuUsPerCall, gc: ((gcCount - g0) / calls) * 1000, gcMs: ((gcMs - gms0) / calls) * 1000 };
 }
 
 try {

@@ -305,7 +305,7 @@ async function latencies(call: Call, n: number): Promise<number[]> {
 }
 
 /** `concurrency` callers calling back to back for `ms`: calls/s, and this process's CPU time per call. */
-async function throughput(call: Call, concurrency: number, ms: number): Promise<{ calls: number; ms: number; callsPerSec: number; cpuUsPerCall: number }> {
+export async function throughput(call: Call, concurrency: number, ms: number): Promise<{ calls: number; ms: number; callsPerSec: number; cpuUsPerCall: number }> {
   let calls = 0;
   const cpu = process.cpuUsage();
   const start = performance.now();
