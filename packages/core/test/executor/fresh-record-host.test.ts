@@ -11,8 +11,9 @@ import type { VaultEventMap, VaultEventName } from '../../src/vault/vault-events
 import { type ExecutorWorld, rejection, startWorld } from '../helpers/executor-fixtures';
 
 /**
- * An ExecutorHost over a real vault's public methods, plus the optional synchronous `freshRecord` (the
- * hot path the vault does not offer yet): it serves what `usableRecord` last returned while valid.
+ * An ExecutorHost over a real vault's public methods, plus its own synchronous `freshRecord` (the vault
+ * offers one from its cache; this one is the test's, so hits can be counted): it serves what
+ * `usableRecord` last returned while valid.
  */
 function hostWithFreshRecord(vault: Vault) {
   const remembered = new Map<string, GrantRecord>();
