@@ -306,6 +306,7 @@ ${examples(['tokenvault token --grant alice', 'curl -H "Authorization: Bearer $(
     .description('re-encrypt every stored secret under the active key (the first of the ring), while the store stays in use')
     .option('--page-size <n>', 'rows per page (one short write each)', integerArg(1, 5_000), 500)
     .option('--pause <duration>', 'pause between pages, to leave room for other traffic (e.g. 50ms)', durationArg)
+    .option('--workers <n>', 'threads that re-encrypt a large table (10,000 rows or more) while pages are read and written; 0: this thread only (default: one per CPU, at most 8)', integerArg(0, 64))
     .option('--from-plaintext', 'also read secrets stored unencrypted (a store that ran with --insecure-no-encryption)')
     .option('--progress', 'show the progress bar even when stderr is not a terminal')
     .option('--no-progress', 'never show the progress bar')
@@ -317,7 +318,7 @@ Rotation: generate a key, put it FIRST in ${ENV.keys} (keep the old ones after i
 the new ring, then run rekey. Afterwards no row needs the old keys; drop them from the ring.
 A row changed by another process meanwhile is read again, never overwritten.
 Exit status: 0 when every row is under the active key, 1 when some could not be read or kept changing.
-${examples(['tokenvault keys generate --id k2', `${ENV.keys}="k2:…,k1:…" tokenvault rekey`, 'tokenvault rekey --page-size 200 --pause 50ms --json'])}`,
+${examples(['tokenvault keys generate --id k2', `${ENV.keys}="k2:…,k1:…" tokenvault rekey`, 'tokenvault rekey --page-size 200 --pause 50ms --json', 'tokenvault rekey --workers 0   # leave the other cores to the workers sharing this machine'])}`,
     )
     .action(
       action(async (ctx, options: import('./commands/rekey').RekeyCommandOptions) => {

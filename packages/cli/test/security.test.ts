@@ -105,8 +105,12 @@ describe('tokenvault and encryption keys', () => {
     expect(await keyIds(db)).toEqual(['k2']);
     const onlyNew = await runCli(['token', '--grant', 'alice', '--show-secret'], { cwd: dir, env: { TOKENVAULT_KEYS: k2 } });
     expect(onlyNew.stdout).toBe(`${grant.accessToken}\n`);
-    // The progress bar on a pipe, and a second run with nothing to do.
-    const again = await runCli(['rekey', '--progress'], { cwd: dir, env: { TOKENVAULT_KEYS: k2 } });
+    // A thread count the CLI refuses, before anything is opened.
+    const tooMany = await runCli(['rekey', '--workers', '65'], { cwd: dir, env: { TOKENVAULT_KEYS: k2 } });
+    expect(tooMany.code).toBe(2);
+    expect(tooMany.stderr).toMatch(/--workers/);
+    // The progress bar on a pipe, and a second run with nothing to do (on this thread only).
+    const again = await runCli(['rekey', '--progress', '--workers', '0'], { cwd: dir, env: { TOKENVAULT_KEYS: k2 } });
     expect(again.code, again.stderr).toBe(0);
     expect(again.stderr).toMatch(/rekey grants +\[/);
     expect(again.stdout).toMatch(/^rekeyed to key "k2" in [\d.]+ s: grants 2 seen, 0 moved, 2 already current, 0 unreadable; clients 1 seen, 0 moved, 1 already current, 0 unreadable\n$/);

@@ -12,6 +12,8 @@ export interface RekeyCommandOptions {
   readonly pause?: number;
   readonly progress?: boolean;
   readonly json?: boolean;
+  /** Threads that re-encrypt a large table; 0 keeps it on this thread (default: the store's). */
+  readonly workers?: number;
   /** Also read secrets stored unencrypted (a store that ran with --insecure-no-encryption). */
   readonly fromPlaintext?: boolean;
 }
@@ -58,6 +60,7 @@ export async function runRekey(ctx: CommandContext, options: RekeyCommandOptions
         onProgress,
         signal: ctx.signal,
         ...(options.pause !== undefined && { pauseMs: options.pause }),
+        ...(options.workers !== undefined && { workers: options.workers }),
       });
     } finally {
       bar?.stop();
