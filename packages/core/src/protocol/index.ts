@@ -8,6 +8,7 @@ export type {
   FetchLike,
   HttpRequest,
   HttpResponse,
+  ResponseHeaders,
   ProviderProfile,
   TokenSet,
 } from './types';
@@ -32,3 +33,4 @@ export { redactBody, redactText, SECRET_KEYS } from './redact-body';
 export { formatChallenge, parseWwwAuthenticate, type Challenge } from './www-authenticate';
 export { classifyBearerError, type BearerProblem } from './bearer-error';
 export { readBodyLimited, sendRequest, type SendRequestOptions } from './send-request';
+export { HttpConnections } from './http-connections';

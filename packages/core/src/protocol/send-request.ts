@@ -1,10 +1,17 @@
 import { InvalidArgumentError, InvalidResponseError, ProviderUnavailableError, TokenVaultError } from '../errors/errors';
+import { decodeBody, HttpConnections, tooLarge } from './http-connections';
 import type { FetchLike, HttpRequest, HttpResponse } from './types';
 
 /** How `sendRequest` performs its one HTTP exchange. */
 export interface SendRequestOptions {
-  /** The fetch to use, e.g. `globalThis.fetch` or a test double that still speaks real HTTP. */
-  readonly fetch: FetchLike;
+  /**
+   * Send with this fetch (`globalThis.fetch`, a proxy-aware one, a test double that still speaks real
+   * HTTP). Without it the exchange goes over `connections`, Node's own `http`/`https` modules, which cost
+   * far less CPU per request.
+   */
+  readonly fetch?: FetchLike | undefined;
+  /** Keep-alive connections used when there is no `fetch`. Default: ones shared by the whole process. */
+  readonly connections?: HttpConnections | undefined;
   /** The caller's cancellation. Its `reason` is what `sendRequest` rejects with. */
   readonly signal?: AbortSignal;
   /** Time for the whole exchange, headers and body. Beyond it: `ProviderUnavailableError`. */
@@ -13,15 +20,13 @@ export interface SendRequestOptions {
   readonly maxBytes: number;
 }
 
+let sharedConnections: HttpConnections | undefined;
+
 function requireLimit(value: unknown, label: string): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
     throw new InvalidArgumentError(`${label} must be a non-negative integer`);
   }
   return value;
-}
-
-function tooLarge(status: number, maxBytes: number): InvalidResponseError {
-  return new InvalidResponseError(`the answer is larger than the ${maxBytes}-byte limit`, status);
 }
 
 /**
@@ -75,7 +80,7 @@ export async function readBodyLimited(response: Response, maxBytes: number, sign
   } finally {
     if (onAbort) signal?.removeEventListener('abort', onAbort);
   }
-  return new TextDecoder('utf-8').decode(Buffer.concat(chunks));
+  return decodeBody(chunks);
 }
 
 /** Method, origin and path: enough to say which request failed, without a query that may hold a token. */
@@ -85,10 +90,11 @@ function describe(req: HttpRequest): string {
 }
 
 /**
- * Performs one HTTP exchange and reads the whole answer, the only I/O of the protocol layer.
+ * Performs one HTTP exchange and reads the whole answer, the only I/O of the protocol layer: with
+ * `options.fetch` when given, otherwise over keep-alive `node:http`/`node:https` connections.
  *
- * - redirects are not followed (`redirect: 'manual'`): a token endpoint that redirects is misconfigured,
- *   and following would resend credentials to another place;
+ * - redirects are not followed: a token endpoint that redirects is misconfigured, and following would
+ *   resend credentials to another place;
  * - no answer within `timeoutMs` → `ProviderUnavailableError` (transient); an answer that arrived in
  *   time but was not read yet (the event loop was stalled) is still read;
  * - a network failure (refused, reset, DNS) → `ProviderUnavailableError` with the failure as `cause`;
@@ -99,7 +105,6 @@ function describe(req: HttpRequest): string {
  *
  * @example
  * const res = await sendRequest(refreshTokenGrantRequest(profile, creds, refreshToken), {
- *   fetch: globalThis.fetch,
  *   timeoutMs: 10_000,
  *   maxBytes: 1_048_576,
  *   signal: AbortSignal.timeout(30_000),
@@ -107,14 +112,19 @@ function describe(req: HttpRequest): string {
  */
 export async function sendRequest(req: HttpRequest, options: SendRequestOptions): Promise<HttpResponse> {
   const { fetch, signal } = options;
-  if (typeof fetch !== 'function') throw new InvalidArgumentError('fetch must be a function');
+  if (fetch !== undefined && typeof fetch !== 'function') throw new InvalidArgumentError('fetch must be a function');
+  if (options.connections !== undefined && !(options.connections instanceof HttpConnections)) {
+    throw new InvalidArgumentError('connections must be an HttpConnections');
+  }
   const timeoutMs = requireLimit(options.timeoutMs, 'timeoutMs');
   const maxBytes = requireLimit(options.maxBytes, 'maxBytes');
-  // Checked here so that fetch never builds an error message out of a URL that may carry a token.
+  // Checked here so that no error message is ever built out of a URL that may carry a token.
   if (typeof req.url !== 'string' || !URL.canParse(req.url)) throw new InvalidArgumentError('request url must be an absolute URL');
+  if (!/^https?:/i.test(req.url)) throw new InvalidArgumentError('request url must be an http: or https: URL');
   if (signal?.aborted) throw signal.reason;
 
-  const controller = new AbortController();
+  // Set by the exchange below, synchronously, before anything can call it.
+  let cancel: (reason: unknown) => void = () => undefined;
   let timedOut = false;
   let settled = false;
   let lastLook: ReturnType<typeof setImmediate> | undefined;
@@ -126,33 +136,18 @@ export async function sendRequest(req: HttpRequest, options: SendRequestOptions)
     lastLook = setImmediate(() => {
       if (settled) return;
       timedOut = true;
-      controller.abort(new DOMException('the request timed out', 'TimeoutError'));
+      cancel(new DOMException('the request timed out', 'TimeoutError'));
     });
   }, timeoutMs);
-  const onAbort = () => controller.abort(signal?.reason);
+  const onAbort = () => cancel(signal?.reason);
   signal?.addEventListener('abort', onAbort, { once: true });
-
-  const init: RequestInit = {
-    method: req.method,
-    headers: req.headers,
-    redirect: 'manual',
-    signal: controller.signal,
+  const setCancel = (fn: (reason: unknown) => void) => {
+    cancel = fn;
   };
-  if (req.body !== undefined) init.body = req.body;
-  // Raced, so that a fetch ignoring its signal still cannot outlive the timeout or the caller's abort.
-  const aborted = new Promise<never>((_, reject) => {
-    controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true });
-  });
-  aborted.catch(() => undefined);
   try {
-    const pending = fetch(req.url, init);
-    const response = await Promise.race([pending, aborted]).catch((e: unknown) => {
-      // A response arriving after we gave up would hold its connection open until read.
-      void pending.then((late) => late.body?.cancel()).catch(() => undefined);
-      throw e;
-    });
-    const body = await readBodyLimited(response, maxBytes, controller.signal);
-    return { status: response.status, headers: response.headers, body };
+    return await (fetch
+      ? exchangeWithFetch(req, fetch, maxBytes, setCancel)
+      : (options.connections ?? (sharedConnections ??= new HttpConnections())).exchange(req, maxBytes, setCancel));
   } catch (e) {
     if (signal?.aborted) throw signal.reason;
     if (timedOut) throw new ProviderUnavailableError(`${describe(req)} got no answer within ${timeoutMs} ms`);
@@ -164,4 +159,34 @@ export async function sendRequest(req: HttpRequest, options: SendRequestOptions)
     if (lastLook !== undefined) clearImmediate(lastLook);
     signal?.removeEventListener('abort', onAbort);
   }
+}
+
+/** The exchange through a fetch: `redirect: 'manual'`, and raced against cancellation, so that a fetch ignoring its signal still cannot outlive it. */
+async function exchangeWithFetch(
+  req: HttpRequest,
+  fetch: FetchLike,
+  maxBytes: number,
+  setCancel: (cancel: (reason: unknown) => void) => void,
+): Promise<HttpResponse> {
+  const controller = new AbortController();
+  setCancel((reason) => controller.abort(reason));
+  const init: RequestInit = {
+    method: req.method,
+    headers: req.headers,
+    redirect: 'manual',
+    signal: controller.signal,
+  };
+  if (req.body !== undefined) init.body = req.body;
+  const aborted = new Promise<never>((_, reject) => {
+    controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true });
+  });
+  aborted.catch(() => undefined);
+  const pending = fetch(req.url, init);
+  const response = await Promise.race([pending, aborted]).catch((e: unknown) => {
+    // A response arriving after we gave up would hold its connection open until read.
+    void pending.then((late) => late.body?.cancel()).catch(() => undefined);
+    throw e;
+  });
+  const body = await readBodyLimited(response, maxBytes, controller.signal);
+  return { status: response.status, headers: response.headers, body };
 }

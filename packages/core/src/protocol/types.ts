@@ -52,10 +52,16 @@ export interface HttpRequest {
   readonly body: string | undefined;
 }
 
+/** The headers of an answer, as far as the protocol layer reads them. A fetch `Headers` is one. */
+export interface ResponseHeaders {
+  /** The value of header `name` (any case), repeated values joined with `, `; null when absent. */
+  get(name: string): string | null;
+}
+
 /** An answer read in full (within the size limit), ready for a `process…` function. */
 export interface HttpResponse {
   readonly status: number;
-  readonly headers: Headers;
+  readonly headers: ResponseHeaders;
   readonly body: string;
 }
 

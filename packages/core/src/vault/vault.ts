@@ -28,6 +28,7 @@ import {
   processTokenResponse,
   randomState,
   refreshTokenGrantRequest,
+  HttpConnections,
   sendRequest,
   serverStateRequest,
 } from '../protocol/index';
@@ -194,6 +195,8 @@ export class Vault {
   /** Records handed back after a failed refresh because their old token is still valid, with the failure. */
   readonly #failed = new WeakMap<GrantRecord, unknown>();
   readonly #emitter: VaultEmitter;
+  /** Keep-alive connections for token requests when no `fetch` was given. */
+  readonly #connections = new HttpConnections();
   #closed = false;
 
   constructor(options: VaultOptions) {
@@ -723,6 +726,7 @@ export class Vault {
     if (this.#closed) return;
     this.#closed = true;
     await Promise.allSettled([...this.#inflight.values()]);
+    this.#connections.close();
     await this.#o.store.close();
   }
 
@@ -1058,7 +1062,8 @@ export class Vault {
     return withRetry(
       async () => {
         const res = await sendRequest(build(), {
-          fetch: this.#o.fetch,
+          fetch: this.#o.tokenFetch,
+          connections: this.#connections,
           timeoutMs: this.#o.requestTimeoutMs,
           maxBytes: this.#o.maxResponseBytes,
           ...(signal && { signal }),

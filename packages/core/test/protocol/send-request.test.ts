@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { inspect } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidArgumentError, InvalidResponseError, ProviderUnavailableError } from '../../src/errors/errors';
-import { providers, readBodyLimited, refreshTokenGrantRequest, sendRequest, type HttpRequest } from '../../src/protocol/index';
+import { HttpConnections, providers, readBodyLimited, refreshTokenGrantRequest, sendRequest, type HttpRequest } from '../../src/protocol/index';
 import { Secret } from '../../src/util/secret';
 import { mixiCredentials } from './fixtures';
 
@@ -38,12 +38,16 @@ beforeAll(async () => {
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
 
+const connections = new HttpConnections();
+
 afterAll(async () => {
+  connections.close();
   server.closeAllConnections();
   await new Promise((resolve) => server.close(resolve));
 });
 
-const opts = { fetch: globalThis.fetch, timeoutMs: 5_000, maxBytes: 1024 };
+const limits = { timeoutMs: 5_000, maxBytes: 1024 };
+const fetchOpts = { ...limits, fetch: globalThis.fetch };
 const get = (path: string): HttpRequest => ({ method: 'GET', url: `${base}${path}`, headers: {}, body: undefined });
 
 async function rejection(p: Promise<unknown>): Promise<unknown> {
@@ -55,7 +59,12 @@ async function rejection(p: Promise<unknown>): Promise<unknown> {
   throw new Error('expected a rejection');
 }
 
-describe('sendRequest over real HTTP', () => {
+// Every behaviour holds for both ways of sending: through a fetch, and over node:http connections.
+describe.each([
+  ['through fetch', fetchOpts],
+  ['over node:http connections', { ...limits, connections }],
+  ['over the shared node:http connections', limits],
+])('sendRequest over real HTTP, %s', (_name, opts) => {
   it('sends the built request exactly and returns status, headers and body', async () => {
     routes.set('/2/token', (_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json', 'x-extra': 'yes' }).end('{"access_token":"t"}');
@@ -196,13 +205,6 @@ describe('sendRequest over real HTTP', () => {
     expect(seen.length).toBe(before);
   });
 
-  it('gives up on a fetch that ignores its signal', async () => {
-    const never: typeof fetch = () => new Promise<Response>(() => undefined);
-    expect(await rejection(sendRequest(get('/x'), { ...opts, fetch: never, timeoutMs: 20 }))).toBeInstanceOf(
-      ProviderUnavailableError,
-    );
-  });
-
   it('shows no secret of the request in a network error', async () => {
     routes.set('/reset2', (req) => req.socket.destroy());
     const req: HttpRequest = {
@@ -220,17 +222,71 @@ describe('sendRequest over real HTTP', () => {
   it.each([
     [{ ...opts, timeoutMs: -1 }, 'timeoutMs must be a non-negative integer'],
     [{ ...opts, maxBytes: 1.5 }, 'maxBytes must be a non-negative integer'],
-    [{ ...opts, fetch: undefined as never }, 'fetch must be a function'],
+    [{ ...opts, fetch: 'fetch' as never }, 'fetch must be a function'],
+    [{ ...opts, connections: {} as never }, 'connections must be an HttpConnections'],
   ])('refuses bad options (%#)', async (options, message) => {
     const e = await rejection(sendRequest(get('/x'), options));
     expect(e).toBeInstanceOf(InvalidArgumentError);
     expect((e as Error).message).toBe(message);
   });
 
+  it('refuses a URL that is neither http: nor https:, without showing it', async () => {
+    const e = await rejection(sendRequest({ ...get('/x'), url: 'ftp://127.0.0.1/x?access_token=CANARY' }, opts));
+    expect(e).toBeInstanceOf(InvalidArgumentError);
+    expect((e as Error).message).toBe('request url must be an http: or https: URL');
+  });
+
   it('refuses a relative URL without showing it', async () => {
     const e = await rejection(sendRequest({ ...get('/x'), url: '/path?access_token=CANARY' }, opts));
     expect(e).toBeInstanceOf(InvalidArgumentError);
     expect((e as Error).message).not.toContain('CANARY');
+  });
+});
+
+describe('sendRequest through fetch', () => {
+  it('gives up on a fetch that ignores its signal', async () => {
+    const never: typeof fetch = () => new Promise<Response>(() => undefined);
+    expect(await rejection(sendRequest(get('/x'), { ...fetchOpts, fetch: never, timeoutMs: 20 }))).toBeInstanceOf(
+      ProviderUnavailableError,
+    );
+  });
+});
+
+describe('sendRequest over node:http connections', () => {
+  it('reuses one keep-alive connection for requests one after another', async () => {
+    const sockets = new Set<unknown>();
+    routes.set('/again', (req, res) => {
+      sockets.add(req.socket);
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+    });
+    for (let i = 0; i < 3; i++) expect((await sendRequest(get('/again'), { ...limits, connections })).body).toBe('ok');
+    expect(sockets.size).toBe(1);
+  });
+
+  it('sends the body with its byte length, not chunked', async () => {
+    routes.set('/len', (req, res) => res.writeHead(200).end(`${req.headers['content-length']}|${req.headers['transfer-encoding'] ?? ''}`));
+    const req: HttpRequest = { method: 'POST', url: `${base}/len`, headers: { 'content-type': 'text/plain' }, body: 'あい' };
+    expect((await sendRequest(req, { ...limits, connections })).body).toBe('6|');
+  });
+
+  it('joins a repeated header and drops a leading BOM', async () => {
+    routes.set('/repeat', (_req, res) => {
+      res.setHeader('www-authenticate', ['Bearer error="a"', 'Basic realm="b"']);
+      res.writeHead(200).end('\uFEFF{"x":1}');
+    });
+    const res = await sendRequest(get('/repeat'), { ...limits, connections });
+    expect(res.headers.get('WWW-Authenticate')).toBe('Bearer error="a", Basic realm="b"');
+    expect(res.headers.get('x-absent')).toBeNull();
+    expect(res.body).toBe('{"x":1}');
+  });
+
+  it('sends again on connections that were closed', async () => {
+    const own = new HttpConnections();
+    routes.set('/after-close', (_req, res) => res.writeHead(200).end('yes'));
+    expect((await sendRequest(get('/after-close'), { ...limits, connections: own })).body).toBe('yes');
+    own.close();
+    expect((await sendRequest(get('/after-close'), { ...limits, connections: own })).body).toBe('yes');
+    own.close();
   });
 });
 
