@@ -54,7 +54,7 @@ function holdingFetch(hold: ReadonlySet<string>): FetchLike {
 const offset = { ms: 0 };
 let contender: Contender;
 if (config.contender === 'tokenvault') {
-  const fetchImpl: FetchLike = config.holdRefreshAnswers?.length ? holdingFetch(new Set(config.holdRefreshAnswers)) : (input, init) => fetch(input, init);
+  const fetchImpl = config.holdRefreshAnswers?.length ? holdingFetch(new Set(config.holdRefreshAnswers)) : undefined;
   const tokenvault = tokenvaultContender(config, offset, fetchImpl, logger);
   await tokenvault.ready();
   contender = tokenvault;

@@ -17,9 +17,10 @@ export interface TokenvaultContender extends Contender {
 
 /**
  * @param offset  read on every `now()`, so a command can move the clock
- * @param fetchImpl  the token and API `fetch` (the crash tests wrap it)
+ * @param fetchImpl  the token and API `fetch` when the crash tests wrap it; undefined for the vault's
+ *                   defaults (its own keep-alive connections for token requests, the global fetch for APIs)
  */
-export function tokenvaultContender(config: WorkerConfig, offset: { ms: number }, fetchImpl: FetchLike, logger: Logger): TokenvaultContender {
+export function tokenvaultContender(config: WorkerConfig, offset: { ms: number }, fetchImpl: FetchLike | undefined, logger: Logger): TokenvaultContender {
   if (!config.store) throw new RangeError('a tokenvault worker needs a store');
   const clock: Clock = { now: () => Date.now() + offset.ms, sleep: systemClock.sleep };
   const { client } = config.emulator;
@@ -36,7 +37,7 @@ export function tokenvaultContender(config: WorkerConfig, offset: { ms: number }
       },
     ],
     clock,
-    fetch: fetchImpl,
+    ...(fetchImpl && { fetch: fetchImpl }),
     logger,
     ...(config.vault?.leaseMs === undefined ? {} : { leaseMs: config.vault.leaseMs }),
     ...(config.vault?.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: config.vault.requestTimeoutMs }),
