@@ -645,16 +645,23 @@ export class Vault {
     ];
     for (const list of pages) {
       let cursor: string | undefined;
-      do {
-        signal?.throwIfAborted();
-        const page: Page<DueGrant> = await list({ limit: pageSize, cursor });
-        for (const problem of page.unreadable ?? []) {
-          totals.unreadable++;
-          this.#o.logger.error({ grantId: problem.key, err: describeError(problem) }, 'tokenvault: a stored grant could not be read; skipped');
+      let last = false;
+      const nextPage = async (): Promise<readonly DueGrant[] | undefined> => {
+        while (!last) {
+          signal?.throwIfAborted();
+          const page: Page<DueGrant> = await list({ limit: pageSize, cursor });
+          for (const problem of page.unreadable ?? []) {
+            totals.unreadable++;
+            this.#o.logger.error({ grantId: problem.key, err: describeError(problem) }, 'tokenvault: a stored grant could not be read; skipped');
+          }
+          cursor = page.cursor;
+          last = cursor === undefined;
+          if (page.items.length > 0) return page.items;
         }
-        await runPool(page.items, concurrency, visit, signal);
-        cursor = page.cursor;
-      } while (cursor !== undefined);
+        return undefined;
+      };
+      // One list after the other: a grant on both (its lease expired, and due) is visited once at a time.
+      await runPagedPool(nextPage, concurrency, visit, signal);
     }
     return { ...totals };
   }
@@ -1375,14 +1382,50 @@ function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Pro
 }
 
 /** Runs `work` over `items`, at most `concurrency` at a time. */
-async function runPool<T>(items: readonly T[], concurrency: number, work: (item: T) => Promise<void>, signal: AbortSignal | undefined): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
+/**
+ * Runs `work` over the items of every page `nextPage` gives (undefined: no more), `concurrency` at a
+ * time, without a pause between pages: the next page is read while the last `concurrency` items of the
+ * current one run, so the pool never drains at a page boundary. One page read at a time; a failed read
+ * fails the pool.
+ */
+async function runPagedPool<T>(
+  nextPage: () => Promise<readonly T[] | undefined>,
+  concurrency: number,
+  work: (item: T) => Promise<void>,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  let items: readonly T[] = [];
+  let index = 0;
+  let done = false;
+  let reading: Promise<readonly T[] | undefined> | undefined;
+  const read = () => {
+    const pending = nextPage();
+    pending.catch(() => undefined); // observed by whichever worker waits for it
+    reading = pending;
+  };
+  const take = async (): Promise<T | undefined> => {
+    for (;;) {
       signal?.throwIfAborted();
-      const item = items[next++] as T;
-      await work(item);
+      if (index < items.length) {
+        const item = items[index++] as T;
+        if (!done && reading === undefined && items.length - index < concurrency) read();
+        return item;
+      }
+      if (done) return undefined;
+      if (reading === undefined) read();
+      const pending = reading!;
+      const page = await pending;
+      if (reading !== pending) continue; // another worker took this page in already
+      reading = undefined;
+      if (page === undefined) done = true;
+      else {
+        items = page;
+        index = 0;
+      }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+  const worker = async () => {
+    for (let item = await take(); item !== undefined; item = await take()) await work(item);
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
 }

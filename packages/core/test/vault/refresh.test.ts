@@ -7,7 +7,10 @@ import {
   UnknownGrantError,
   CorruptRecordError,
   memoryStore,
+  StoreError,
+  type GrantRecord,
   type GrantStore,
+  type PageRequest,
   type VaultEventMap,
 } from '../../src/index';
 import { startVaultWorld, type VaultWorld } from '../helpers/vault-world';
@@ -326,6 +329,64 @@ describe('refresh', () => {
     expect(summary).toMatchObject({ seen: 3, refreshed: 2, unreadable: 1, failed: 0 });
     expect(refreshesOf(seeded[1]!.emulatorGrantId)).toBe(0);
     expect(logged).toEqual([expect.objectContaining({ obj: expect.objectContaining({ grantId: 'b' }), msg: expect.stringContaining('could not be read') })]);
+  });
+
+  it('refreshDue reads the next page while the current one is still being refreshed, and misses none', async () => {
+    const store = memoryStore();
+    let leased = 0; // grants in 'refreshing' right now
+    const busyAtPageReads: number[] = [];
+    const watched = new Proxy(store, {
+      get: (target, key) => {
+        if (key === 'compareAndSet') {
+          return async (next: GrantRecord, expected: number) => {
+            const before = await target.get(next.grantId);
+            const ok = await target.compareAndSet(next, expected);
+            if (ok && next.state === 'refreshing' && before?.state !== 'refreshing') leased++;
+            if (ok && next.state !== 'refreshing' && before?.state === 'refreshing') leased--;
+            return ok;
+          };
+        }
+        if (key === 'listDue') {
+          return (before: number, page: PageRequest) => {
+            busyAtPageReads.push(leased);
+            return target.listDue(before, page);
+          };
+        }
+        const value = Reflect.get(target, key) as unknown;
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    }) as GrantStore;
+    w = await startVaultWorld({ store: watched });
+    const ids = Array.from({ length: 9 }, (_, i) => `g${i}`);
+    const seeded = await Promise.all(ids.map((id) => w.seedGrant(id)));
+    w.emulator.clock.advance(FIFTEEN_MINUTES - 60_000);
+    const summary = await w.vault.refreshDue({ withinMs: 120_000, concurrency: 3, pageSize: 3 });
+    expect(summary).toMatchObject({ seen: 9, refreshed: 9, failed: 0 });
+    for (const s of seeded) expect(refreshesOf(s.emulatorGrantId)).toBe(1);
+    expect(busyAtPageReads[0]).toBe(0);
+    // Later pages were asked for while refreshes of the page before were under way.
+    expect(Math.max(...busyAtPageReads.slice(1))).toBeGreaterThan(0);
+  });
+
+  it('refreshDue fails with the store’s error when a page cannot be read, leaving nothing unhandled', async () => {
+    const store = memoryStore();
+    let reads = 0;
+    const failing = new Proxy(store, {
+      get: (target, key) => {
+        if (key === 'listDue') {
+          return (before: number, page: PageRequest) => {
+            if (++reads === 2) return Promise.reject(new StoreError('the database went away'));
+            return target.listDue(before, page);
+          };
+        }
+        const value = Reflect.get(target, key) as unknown;
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    }) as GrantStore;
+    w = await startVaultWorld({ store: failing });
+    await Promise.all(['a', 'b', 'c', 'd'].map((id) => w.seedGrant(id)));
+    w.emulator.clock.advance(FIFTEEN_MINUTES - 60_000);
+    await expect(w.vault.refreshDue({ withinMs: 120_000, concurrency: 2, pageSize: 2 })).rejects.toThrow('the database went away');
   });
 
   it('refreshDue sweeps due grants and recovers abandoned leases', async () => {
