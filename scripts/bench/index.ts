@@ -11,7 +11,8 @@
  * Options: --storm-grants --storm-callers --storm-processes --sweep-grants --sweep-concurrency 8,32,128
  *          --scale 10 (1: skip) --only storm,sweep,hot,executor,scale --no-competitors --sqlite-dir DIR
  *          --postgres URL (default $TOKENVAULT_BENCH_POSTGRES_URL or $TOKENVAULT_TEST_POSTGRES_URL)
- *          --encryption aes|none --write-docs --docs FILE
+ *          --encryption aes|none --token-requests http|fetch (the sweep's transport for token requests)
+ *          --write-docs --docs FILE
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -47,6 +48,7 @@ const { values: flags } = parseArgs({
     'sqlite-dir': { type: 'string' },
     postgres: { type: 'string' },
     encryption: { type: 'string', default: 'aes' },
+    'token-requests': { type: 'string', default: 'http' },
   },
 });
 
@@ -77,6 +79,7 @@ const config = {
   docs: flags.docs ?? join(workspaceRoot, 'docs/benchmarks.md'),
 };
 if (flags.encryption !== 'aes' && flags.encryption !== 'none') throw new RangeError('--encryption must be aes or none');
+if (flags['token-requests'] !== 'http' && flags['token-requests'] !== 'fetch') throw new RangeError('--token-requests must be http or fetch');
 const writeDocs = flags['write-docs'] === true || (!quick && flags.only === undefined);
 const command = `pnpm bench${process.argv.slice(2).length ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
 
@@ -270,6 +273,7 @@ async function sweepOnce(kind: StoreKind, grants: number, concurrencies: readonl
         grants,
         concurrencies,
         dir: runDir,
+        ...(flags['token-requests'] === 'fetch' && { vault: { tokenRequestsViaFetch: true } }),
         onLevel: (l) =>
           log(
             `  ${store}, ${formatNumber(grants)} grants, concurrency ${l.concurrency}: ${formatNumber(Math.round(l.rate))} grants/s = ${pct(l.rate / before.rate)} of the ceiling before it; ` +
@@ -549,7 +553,7 @@ function renderDocs(): string {
     '```',
     '',
     `Sizes of this run: storm G=${formatNumber(config.stormGrants)}, C=${config.stormCallers}, W=${config.stormProcesses}; sweep ${formatNumber(config.sweepGrants)} grants at concurrency ${config.sweepConcurrency.join(', ')}; scaling ×${config.scale}.`,
-    'Flags: `--storm-grants --storm-callers --storm-processes --sweep-grants --sweep-concurrency --scale --only --no-competitors --sqlite-dir --postgres --encryption --write-docs`.',
+    'Flags: `--storm-grants --storm-callers --storm-processes --sweep-grants --sweep-concurrency --scale --only --no-competitors --sqlite-dir --postgres --encryption --token-requests --write-docs`.',
     'PostgreSQL is used when `--postgres`, `TOKENVAULT_BENCH_POSTGRES_URL` or `TOKENVAULT_TEST_POSTGRES_URL` names a database (each run uses a fresh schema and drops it).',
     '',
     '## Summary',

@@ -10,6 +10,7 @@ import type { EmulatorControl } from './emulator-control';
 import { mintedGrantRecords } from './grant-fixtures';
 import { openStore, type StoreSpec } from './store-spec';
 import { startWorker } from './worker-process';
+import type { WorkerConfig } from './worker-protocol';
 
 export interface SweepOptions {
   readonly emulator: { readonly url: string; readonly control: EmulatorControl; readonly cpuSeconds?: () => number | undefined };
@@ -18,6 +19,8 @@ export interface SweepOptions {
   readonly grants: number;
   readonly concurrencies: readonly number[];
   readonly dir: string;
+  /** Vault settings of the sweeping process. */
+  readonly vault?: WorkerConfig['vault'];
   /** Called after each level (progress output). */
   readonly onLevel?: (level: SweepLevel) => void;
 }
@@ -74,7 +77,7 @@ export async function runSweep(options: SweepOptions): Promise<SweepReport> {
   }
   const seedSeconds = (performance.now() - seedStart) / 1000;
 
-  const worker = await startWorker(options.dir, { label: 'sweeper', contender: 'tokenvault', emulator: { url: options.emulator.url, client }, store: options.store });
+  const worker = await startWorker(options.dir, { label: 'sweeper', contender: 'tokenvault', emulator: { url: options.emulator.url, client }, store: options.store, ...(options.vault && { vault: options.vault }) });
   const levels: SweepLevel[] = [];
   try {
     for (const concurrency of options.concurrencies) {

@@ -54,7 +54,11 @@ function holdingFetch(hold: ReadonlySet<string>): FetchLike {
 const offset = { ms: 0 };
 let contender: Contender;
 if (config.contender === 'tokenvault') {
-  const fetchImpl = config.holdRefreshAnswers?.length ? holdingFetch(new Set(config.holdRefreshAnswers)) : undefined;
+  const fetchImpl = config.holdRefreshAnswers?.length
+    ? holdingFetch(new Set(config.holdRefreshAnswers))
+    : config.vault?.tokenRequestsViaFetch === true
+      ? globalThis.fetch
+      : undefined;
   const tokenvault = tokenvaultContender(config, offset, fetchImpl, logger);
   await tokenvault.ready();
   contender = tokenvault;

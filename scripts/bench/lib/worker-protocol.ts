@@ -29,7 +29,13 @@ export interface WorkerConfig {
   /** Storms: a JSON file holding `StormGrant[]`, the grants every caller set works on. */
   readonly grantsFile?: string;
   /** tokenvault only: vault options a test changes (the rest are the defaults). */
-  readonly vault?: { readonly leaseMs?: number; readonly requestTimeoutMs?: number; readonly cache?: boolean };
+  readonly vault?: {
+    readonly leaseMs?: number;
+    readonly requestTimeoutMs?: number;
+    readonly cache?: boolean;
+    /** Token requests through the global fetch instead of the vault's own node:http connections. */
+    readonly tokenRequestsViaFetch?: boolean;
+  };
   /**
    * Crash tests: token-endpoint answers to refreshes of these refresh tokens are received in full and
    * then held forever (the worker prints `held`), so the process can be killed after the provider
