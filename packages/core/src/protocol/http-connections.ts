@@ -1,6 +1,6 @@
 import { Agent as HttpAgent, type IncomingHttpHeaders, type IncomingMessage, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import { InvalidResponseError } from '../errors/errors';
+import { InvalidArgumentError, InvalidResponseError } from '../errors/errors';
 import type { HttpRequest, HttpResponse, ResponseHeaders } from './types';
 
 /**
@@ -9,6 +9,24 @@ import type { HttpRequest, HttpResponse, ResponseHeaders } from './types';
  * a socket the server is closing at that moment fails with a reset.
  */
 const IDLE_SOCKET_MS = 4_000;
+
+/** TLS settings of {@link HttpConnections} for `https:` endpoints. */
+export interface HttpConnectionsTls {
+  /** Certificate authorities to trust (PEM), instead of Node's bundled ones: a private CA, say. */
+  readonly ca?: string | Buffer | ReadonlyArray<string | Buffer>;
+  /** A client certificate chain (PEM), for a token endpoint that asks for mutual TLS. */
+  readonly cert?: string | Buffer | ReadonlyArray<string | Buffer>;
+  /** The client certificate's private key (PEM). Kept inside the connections; never shown. */
+  readonly key?: string | Buffer;
+}
+
+/** Options of {@link HttpConnections}. */
+export interface HttpConnectionsOptions {
+  /** TLS settings for `https:` endpoints. Default: Node's trusted CAs, no client certificate. */
+  readonly tls?: HttpConnectionsTls;
+  /** The most connections open to one host at once; further requests queue. Default: no limit. */
+  readonly maxSocketsPerHost?: number;
+}
 
 /**
  * Keep-alive connections for token-endpoint requests sent without a `fetch` (see `sendRequest`), over
@@ -19,13 +37,32 @@ const IDLE_SOCKET_MS = 4_000;
  * it from its own `close()`, after its requests have finished.
  *
  * @example
- * const connections = new HttpConnections();
- * const res = await sendRequest(req, { connections, timeoutMs: 10_000, maxBytes: 65_536 });
+ * const connections = new HttpConnections({ tls: { ca: readFileSync('corp-ca.pem') } });
+ * const vault = createVault({ store, clients, connections });
+ * // … and after vault.close():
  * connections.close();
  */
 export class HttpConnections {
-  readonly #http = new HttpAgent({ keepAlive: true, timeout: IDLE_SOCKET_MS, scheduling: 'lifo' });
-  readonly #https = new HttpsAgent({ keepAlive: true, timeout: IDLE_SOCKET_MS, scheduling: 'lifo' });
+  readonly #http: HttpAgent;
+  readonly #https: HttpsAgent;
+
+  constructor(options: HttpConnectionsOptions = {}) {
+    if (options === null || typeof options !== 'object') throw new InvalidArgumentError('HttpConnections options must be an object');
+    const maxSockets = options.maxSocketsPerHost ?? Number.POSITIVE_INFINITY;
+    if (maxSockets !== Number.POSITIVE_INFINITY && (!Number.isSafeInteger(maxSockets) || maxSockets < 1)) {
+      throw new InvalidArgumentError('"maxSocketsPerHost" must be a positive integer');
+    }
+    const tls = options.tls ?? {};
+    if (tls === null || typeof tls !== 'object') throw new InvalidArgumentError('"tls" must be an object');
+    const common = { keepAlive: true, timeout: IDLE_SOCKET_MS, scheduling: 'lifo', maxSockets } as const;
+    this.#http = new HttpAgent(common);
+    this.#https = new HttpsAgent({
+      ...common,
+      ...(tls.ca !== undefined && { ca: tls.ca as string | Buffer | Array<string | Buffer> }),
+      ...(tls.cert !== undefined && { cert: tls.cert as string | Buffer | Array<string | Buffer> }),
+      ...(tls.key !== undefined && { key: tls.key }),
+    });
+  }
 
   /**
    * Sends `req` and reads the whole answer, `maxBytes` at most. `setCancel` receives the function that

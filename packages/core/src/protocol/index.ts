@@ -33,4 +33,4 @@ export { redactBody, redactText, SECRET_KEYS } from './redact-body';
 export { formatChallenge, parseWwwAuthenticate, type Challenge } from './www-authenticate';
 export { classifyBearerError, type BearerProblem } from './bearer-error';
 export { readBodyLimited, sendRequest, type SendRequestOptions } from './send-request';
-export { HttpConnections } from './http-connections';
+export { HttpConnections, type HttpConnectionsOptions, type HttpConnectionsTls } from './http-connections';

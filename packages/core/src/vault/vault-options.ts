@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { InvalidArgumentError } from '../errors/errors';
 import { type ExecutorOptions, type ExecutorSettings, resolveExecutorOptions } from '../executor/executor-options';
+import { HttpConnections } from '../protocol/http-connections';
 import type { ClientCredentials, FetchLike, ProviderProfile } from '../protocol/types';
 import type { GrantStore } from '../store/grant-store';
 import { type Clock, systemClock } from '../util/clock';
@@ -43,6 +44,13 @@ export interface VaultOptions {
    * through the global `fetch` too (for example, when a global dispatcher sets a proxy).
    */
   readonly fetch?: FetchLike | undefined;
+  /**
+   * The connections token requests go over, when you need to set them up: trusted CAs, a client
+   * certificate, a cap on connections (`new HttpConnections({...})`). When given, token requests use
+   * them even if `fetch` is given too (which then serves `vault.fetch` only). You close them, after
+   * `vault.close()`. Default: connections of the vault's own, closed with it.
+   */
+  readonly connections?: HttpConnections | undefined;
   /** Where time comes from. Default: the system clock. */
   readonly clock?: Clock | undefined;
   /**
@@ -121,8 +129,10 @@ export interface ResolvedVaultOptions {
   readonly store: GrantStore;
   /** For API calls (`vault.fetch`): the given fetch or the global one. */
   readonly fetch: FetchLike;
-  /** For token requests: the given fetch, or undefined for the vault's own `node:http` connections. */
+  /** For token requests: the given fetch, unless `connections` were given; undefined: over connections. */
   readonly tokenFetch: FetchLike | undefined;
+  /** The caller's connections for token requests, or undefined for the vault's own. */
+  readonly connections: HttpConnections | undefined;
   readonly clock: Clock;
   readonly refreshSkewMs: number;
   readonly leaseMs: number;
@@ -200,6 +210,9 @@ export function resolveVaultOptions(options: VaultOptions): ResolvedVaultOptions
   if (options.fetch !== undefined && typeof options.fetch !== 'function') {
     throw new InvalidArgumentError('vault option "fetch" must be a function');
   }
+  if (options.connections !== undefined && !(options.connections instanceof HttpConnections)) {
+    throw new InvalidArgumentError('vault option "connections" must be an HttpConnections');
+  }
   const fetchImpl = options.fetch ?? globalThis.fetch;
   if (typeof fetchImpl !== 'function') throw new InvalidArgumentError('vault option "fetch" must be a function');
   const requestTimeoutMs = nonNegative('requestTimeoutMs', options.requestTimeoutMs, 10_000);
@@ -213,7 +226,8 @@ export function resolveVaultOptions(options: VaultOptions): ResolvedVaultOptions
   return {
     store: options.store,
     fetch: fetchImpl,
-    tokenFetch: options.fetch,
+    tokenFetch: options.connections === undefined ? options.fetch : undefined,
+    connections: options.connections,
     clock: options.clock ?? systemClock,
     refreshSkewMs: nonNegative('refreshSkewMs', options.refreshSkewMs, 60_000),
     leaseMs,

@@ -195,13 +195,16 @@ export class Vault {
   /** Records handed back after a failed refresh because their old token is still valid, with the failure. */
   readonly #failed = new WeakMap<GrantRecord, unknown>();
   readonly #emitter: VaultEmitter;
-  /** Keep-alive connections for token requests when no `fetch` was given. */
-  readonly #connections = new HttpConnections();
+  /** Connections for token requests (unless they go through a `fetch`), and whether they are ours to close. */
+  readonly #connections: HttpConnections;
+  readonly #ownsConnections: boolean;
   #closed = false;
 
   constructor(options: VaultOptions) {
     this.#o = resolveVaultOptions(options);
     this.#refreshTurns = new Semaphore(this.#o.maxConcurrentRefreshes);
+    this.#ownsConnections = this.#o.connections === undefined;
+    this.#connections = this.#o.connections ?? new HttpConnections();
     if (!Array.isArray(options.clients) || options.clients.length === 0) {
       throw new InvalidArgumentError('vault option "clients" must list at least one client');
     }
@@ -733,7 +736,7 @@ export class Vault {
     if (this.#closed) return;
     this.#closed = true;
     await Promise.allSettled([...this.#inflight.values()]);
-    this.#connections.close();
+    if (this.#ownsConnections) this.#connections.close();
     await this.#o.store.close();
   }
 

@@ -1,4 +1,9 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { inspect } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -287,6 +292,75 @@ describe('sendRequest over node:http connections', () => {
     own.close();
     expect((await sendRequest(get('/after-close'), { ...limits, connections: own })).body).toBe('yes');
     own.close();
+  });
+});
+
+/** A self-signed certificate for 127.0.0.1 and its key, made with the machine's openssl. */
+function selfSigned(name: string): { cert: string; key: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'tokenvault-tls-'));
+  try {
+    execFileSync('openssl', [
+      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
+      '-subj', `/CN=${name}`, '-addext', 'subjectAltName=IP:127.0.0.1',
+      '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
+    ], { stdio: 'ignore' });
+    return { cert: readFileSync(join(dir, 'cert.pem'), 'utf8'), key: readFileSync(join(dir, 'key.pem'), 'utf8') };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe('sendRequest over node:https connections', () => {
+  const serverTls = selfSigned('tokenvault test server');
+  const clientTls = selfSigned('tokenvault test client');
+  let tlsServer: HttpsServer;
+  let tlsBase: string;
+
+  beforeAll(async () => {
+    // Asks for a client certificate and answers with whether a trusted one came.
+    tlsServer = createHttpsServer({ ...serverTls, requestCert: true, rejectUnauthorized: false, ca: clientTls.cert }, (req, res) => {
+      const socket = req.socket as import('node:tls').TLSSocket;
+      res.writeHead(200, { 'content-type': 'text/plain' }).end(socket.authorized ? 'client known' : 'client unknown');
+    });
+    await new Promise<void>((resolve) => tlsServer.listen(0, '127.0.0.1', resolve));
+    tlsBase = `https://127.0.0.1:${(tlsServer.address() as AddressInfo).port}`;
+  });
+
+  afterAll(async () => {
+    tlsServer.closeAllConnections();
+    await new Promise((resolve) => tlsServer.close(resolve));
+  });
+
+  const tlsGet = (): HttpRequest => ({ method: 'GET', url: `${tlsBase}/x`, headers: {}, body: undefined });
+
+  it('verifies the server: an untrusted certificate is a network error', async () => {
+    const own = new HttpConnections();
+    try {
+      const e = await rejection(sendRequest(tlsGet(), { ...limits, connections: own }));
+      expect(e).toBeInstanceOf(ProviderUnavailableError);
+      expect(((e as Error).cause as NodeJS.ErrnoException).code).toBe('DEPTH_ZERO_SELF_SIGNED_CERT');
+    } finally {
+      own.close();
+    }
+  });
+
+  it('trusts the CAs it is given and presents a client certificate', async () => {
+    const trusting = new HttpConnections({ tls: { ca: serverTls.cert } });
+    const mutual = new HttpConnections({ tls: { ca: serverTls.cert, ...clientTls } });
+    try {
+      expect((await sendRequest(tlsGet(), { ...limits, connections: trusting })).body).toBe('client unknown');
+      expect((await sendRequest(tlsGet(), { ...limits, connections: mutual })).body).toBe('client known');
+    } finally {
+      trusting.close();
+      mutual.close();
+    }
+  });
+
+  it('never shows the client key', () => {
+    const mutual = new HttpConnections({ tls: { ca: serverTls.cert, ...clientTls } });
+    const secretLine = clientTls.key.split('\n')[1]!;
+    for (const text of [JSON.stringify(mutual), inspect(mutual, { depth: 10, showHidden: true })]) expect(text).not.toContain(secretLine);
+    mutual.close();
   });
 });
 
