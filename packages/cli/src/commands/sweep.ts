@@ -66,7 +66,9 @@ export async function runSweep(ctx: CommandContext, options: SweepOptions): Prom
     } else {
       ctx.out(
         `swept ${summary.seen} grant${summary.seen === 1 ? '' : 's'} due within ${formatDuration(options.within)}: ` +
-          `${summary.refreshed} refreshed, ${summary.alreadyFresh} already fresh, ${summary.reauthRequired} need a new authorization, ` +
+          `${summary.refreshed} refreshed, ${summary.alreadyFresh} already fresh, ` +
+          (summary.refreshingElsewhere > 0 ? `${summary.refreshingElsewhere} being refreshed by another process, ` : '') +
+          `${summary.reauthRequired} need a new authorization, ` +
           `${summary.clientRejected} skipped (client rejected), ${summary.failed} failed (${formatSeconds(durationMs)})`,
       );
       if (summary.reauthRequired > 0) ctx.out('see which with "tokenvault status --state reauthRequired"');

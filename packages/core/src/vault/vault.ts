@@ -142,6 +142,11 @@ export interface RefreshDueSummary {
   readonly refreshed: number;
   /** Already fresh when reached (another process got there first). */
   readonly alreadyFresh: number;
+  /**
+   * Being refreshed by another process when reached (its lease live), and left to it: sweeps running in
+   * several processes at once share the work instead of waiting on each other.
+   */
+  readonly refreshingElsewhere: number;
   /** Now need a new authorization. */
   readonly reauthRequired: number;
   /** Skipped because their client is rejected. */
@@ -160,9 +165,14 @@ interface Freshness {
   readonly staleAccessToken?: string | undefined;
   /** Refresh regardless (once). */
   readonly force?: boolean | undefined;
+  /**
+   * A sweep's need: a grant another process is refreshing (its lease live) is left to it, not waited
+   * for (outcome `elsewhere`).
+   */
+  readonly leaveToOthers?: boolean | undefined;
 }
 
-type RefreshOutcome = 'refreshed' | 'fresh' | 'failed';
+type RefreshOutcome = 'refreshed' | 'fresh' | 'failed' | 'elsewhere';
 
 const MAX_CAS_ATTEMPTS = 16;
 /** Largest backoff between retries of a write that must not be lost (20 ms doubling: 7 tries to reach it). */
@@ -618,15 +628,20 @@ export class Vault {
     if (!Number.isFinite(withinMs) || withinMs < 0) throw new InvalidArgumentError('"withinMs" must be a non-negative number');
     const started = this.#o.clock.now();
     const before = started + withinMs;
-    const totals = { seen: 0, refreshed: 0, alreadyFresh: 0, reauthRequired: 0, clientRejected: 0, failed: 0, unreadable: 0 };
+    const totals = { seen: 0, refreshed: 0, alreadyFresh: 0, refreshingElsewhere: 0, reauthRequired: 0, clientRejected: 0, failed: 0, unreadable: 0 };
     const signal = options.signal;
 
     const visit = async (due: DueGrant) => {
       totals.seen++;
       try {
-        const outcome = await this.#refreshOutcome(due.grantId, { validUntil: Math.max(before, this.#o.clock.now() + this.#o.refreshSkewMs) }, signal);
+        const outcome = await this.#refreshOutcome(
+          due.grantId,
+          { validUntil: Math.max(before, this.#o.clock.now() + this.#o.refreshSkewMs), leaveToOthers: true },
+          signal,
+        );
         if (outcome === 'refreshed') totals.refreshed++;
         else if (outcome === 'failed') totals.failed++;
+        else if (outcome === 'elsewhere') totals.refreshingElsewhere++;
         else totals.alreadyFresh++;
       } catch (e) {
         if (signal?.aborted) throw e;
@@ -770,6 +785,7 @@ export class Vault {
       const flight = joined ?? this.#startFlight(grantId, need);
       const record = await abortable(flight, signal);
       const outcome: RefreshOutcome = this.#refreshed.has(record) ? 'refreshed' : this.#failed.has(record) ? 'failed' : 'fresh';
+      if (need.leaveToOthers && outcome === 'fresh' && record.state === 'refreshing') return { record, outcome: 'elsewhere' };
       const now = this.#o.clock.now();
       if (meets(record, need, now, this.#o.refreshSkewMs)) return { record, outcome };
       if (outcome === 'failed') {
@@ -893,6 +909,7 @@ export class Vault {
           // While another process refreshes, a token that stays valid for a while yet is good to hand
           // out (it is the newest persisted one); only a caller who needs a newer one waits.
           if (!forced && usableWithMargin(record, need, now, this.#o.refreshSkewMs / 2)) return record;
+          if (need.leaveToOthers) return record; // a sweep: the lease holder is on it
           turn.giveBack(); // waiting for another process is not refreshing: let ours go meanwhile
           await this.#waitWhileRefreshing(record);
           forced = false; // whoever held the lease has refreshed (or given up) meanwhile

@@ -389,6 +389,54 @@ describe('refresh', () => {
     await expect(w.vault.refreshDue({ withinMs: 120_000, concurrency: 2, pageSize: 2 })).rejects.toThrow('the database went away');
   });
 
+  it('refreshDue leaves a grant another process is refreshing to it, instead of waiting', async () => {
+    const store = memoryStore();
+    const { applyGrantEvent } = await import('../../src/index');
+    // Right after the sweep reads its page, another process takes a refresh lease on 'b' for a minute.
+    const racing = new Proxy(store, {
+      get: (target, key) => {
+        if (key === 'listDue') {
+          return async (before: number, page: PageRequest) => {
+            const listed = await target.listDue(before, page);
+            const b = (await target.get('b'))!;
+            if (b.state === 'authorized') {
+              await target.compareAndSet(applyGrantEvent(b, { type: 'refresh.start', now: w.clock.now(), owner: 'elsewhere', leaseUntil: w.clock.now() + 60_000 })!, b.version);
+            }
+            return listed;
+          };
+        }
+        const value = Reflect.get(target, key) as unknown;
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    }) as GrantStore;
+    w = await startVaultWorld({ store: racing });
+    const seeded = await Promise.all(['a', 'b', 'c'].map((id) => w.seedGrant(id)));
+    w.emulator.clock.advance(FIFTEEN_MINUTES + 1_000); // expired: nothing to hand out meanwhile
+    const summary = await w.vault.refreshDue({ withinMs: 120_000 });
+    expect(summary).toMatchObject({ seen: 3, refreshed: 2, refreshingElsewhere: 1, alreadyFresh: 0, failed: 0 });
+    expect(refreshesOf(seeded[1]!.emulatorGrantId)).toBe(0);
+    expect((await store.get('b'))?.lease?.owner).toBe('elsewhere');
+  });
+
+  it('two processes sweeping the same grants at once refresh each exactly once between them', async () => {
+    w = await startVaultWorld();
+    const ids = Array.from({ length: 40 }, (_, i) => `g${i}`);
+    const seeded = await Promise.all(ids.map((id) => w.seedGrant(id)));
+    w.emulator.clock.advance(FIFTEEN_MINUTES - 60_000);
+    const other = w.newVault();
+    const [one, two] = await Promise.all([
+      w.vault.refreshDue({ withinMs: 120_000, concurrency: 4, pageSize: 8 }),
+      other.refreshDue({ withinMs: 120_000, concurrency: 4, pageSize: 8 }),
+    ]);
+    for (const s of seeded) expect(refreshesOf(s.emulatorGrantId)).toBe(1);
+    expect(one.refreshed + two.refreshed).toBe(40);
+    for (const summary of [one, two]) {
+      expect(summary.failed + summary.reauthRequired + summary.unreadable).toBe(0);
+      expect(summary.refreshed + summary.alreadyFresh + summary.refreshingElsewhere).toBe(summary.seen);
+    }
+    for (const id of ids) expect((await w.store.get(id))?.state).toBe('authorized');
+  });
+
   it('refreshDue sweeps due grants and recovers abandoned leases', async () => {
     w = await startVaultWorld();
     const seeded = await Promise.all(['a', 'b', 'c', 'd', 'e'].map((id) => w.seedGrant(id)));
