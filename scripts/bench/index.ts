@@ -9,13 +9,14 @@
  * Every comparison is a ratio measured in the same run (machine noise cancels); every figure is
  * printed with the load average. Correctness checks decide the exit status; timing targets never do.
  * Options: --storm-grants --storm-callers --storm-processes --sweep-grants --sweep-concurrency 8,32,128
+ *          --sweep-processes 2 (levels with that many sweeping processes at once; 1: none)
  *          --scale 10 (1: skip) --only storm,sweep,hot,executor,scale --no-competitors --sqlite-dir DIR
  *          --postgres URL (default $TOKENVAULT_BENCH_POSTGRES_URL or $TOKENVAULT_TEST_POSTGRES_URL)
  *          --encryption aes|none --token-requests http|fetch (the sweep's transport for token requests)
  *          --write-docs --docs FILE
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
@@ -28,7 +29,7 @@ import { loadText, machineInfo, sqliteCommitMs } from './lib/machine';
 import { formatNumber, table } from './lib/measure';
 import { runRefreshStorm, type StormReport, StormTimeoutError } from './lib/refresh-storm';
 import { defaultSqliteDir, runKeys, type StoreKind, tempStore } from './lib/store-spec';
-import { runSweep, type SweepLevel, type SweepReport } from './lib/sweep';
+import { runSweep, type SweepLevel, type SweepLevelSpec, type SweepReport } from './lib/sweep';
 import { workspaceRoot } from './lib/ts-process';
 import type { ContenderName } from './lib/worker-protocol';
 
@@ -42,6 +43,7 @@ const { values: flags } = parseArgs({
     'storm-processes': { type: 'string' },
     'sweep-grants': { type: 'string' },
     'sweep-concurrency': { type: 'string' },
+    'sweep-processes': { type: 'string' },
     scale: { type: 'string' },
     only: { type: 'string' },
     'no-competitors': { type: 'boolean', default: false },
@@ -70,6 +72,12 @@ const config = {
     if (!Number.isSafeInteger(n) || n < 1 || n > 1024) throw new RangeError('--sweep-concurrency takes integers from 1 to 1024');
     return n;
   }),
+  // Levels with several sweeping processes at once, each at the largest concurrency divided among them.
+  sweepProcesses: (flags['sweep-processes'] ?? '2').split(',').map((c) => {
+    const n = Number(c);
+    if (!Number.isSafeInteger(n) || n < 1 || n > 16) throw new RangeError('--sweep-processes takes integers from 1 to 16');
+    return n;
+  }),
   scale: int('scale', quick ? 1 : 10),
   sections: new Set((flags.only ?? 'storm,sweep,hot,executor,scale').split(',')),
   competitors: flags['no-competitors'] !== true,
@@ -79,6 +87,12 @@ const config = {
   docs: flags.docs ?? join(workspaceRoot, 'docs/benchmarks.md'),
 };
 if (flags.encryption !== 'aes' && flags.encryption !== 'none') throw new RangeError('--encryption must be aes or none');
+const sweepLevels: SweepLevelSpec[] = [
+  ...config.sweepConcurrency.map((concurrency) => ({ concurrency, processes: 1 })),
+  ...config.sweepProcesses.filter((p) => p > 1).map((processes) => ({ concurrency: Math.max(1, Math.round(Math.max(...config.sweepConcurrency) / processes)), processes })),
+];
+const levelName = (l: { concurrency: number; processes: number }) => (l.processes === 1 ? `concurrency ${l.concurrency}` : `${l.processes} processes × ${l.concurrency}`);
+const levelShort = (l: { concurrency: number; processes: number }) => (l.processes === 1 ? `${l.concurrency}` : `${l.processes}×${l.concurrency}`);
 if (flags['token-requests'] !== 'http' && flags['token-requests'] !== 'fetch') throw new RangeError('--token-requests must be http or fetch');
 const writeDocs = flags['write-docs'] === true || (!quick && flags.only === undefined);
 const command = `pnpm bench${process.argv.slice(2).length ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
@@ -236,6 +250,8 @@ interface SweepRun {
   readonly store: string;
   readonly kind: StoreKind;
   readonly ceiling: CeilingReport;
+  /** A process that only sends the refresh requests, over node:http as the vault does: its rate is a bound for one sweeping process. */
+  readonly httpOnly: CeilingReport;
   readonly report: SweepReport;
 }
 const sweeps: SweepRun[] = [];
@@ -245,44 +261,52 @@ function sweepProblems(store: string, grants: number, level: SweepLevel): string
   if (level.refreshed !== grants || level.failed > 0) problems.push(`${level.refreshed} of ${grants} refreshed, ${level.failed} failed`);
   if (level.refreshRequests !== grants || level.maxPerGrant > 1) problems.push(`${level.refreshRequests} refresh requests, max ${level.maxPerGrant} per grant`);
   if (level.invalidGrant > 0 || level.reuseDetections > 0) problems.push(`${level.invalidGrant} invalid_grant, ${level.reuseDetections} reuse`);
-  return problems.map((p) => `sweep ${store} at concurrency ${level.concurrency}: ${p}`);
+  return problems.map((p) => `sweep ${store} at ${levelName(level)}: ${p}`);
 }
 
-async function sweepOnce(kind: StoreKind, grants: number, concurrencies: readonly number[], runDir: string): Promise<SweepRun> {
+async function sweepOnce(kind: StoreKind, grants: number, levels: readonly SweepLevelSpec[], runDir: string): Promise<SweepRun> {
   const store = kind === 'sqlite' ? sqliteLabel(config.sqliteDir) : 'PostgreSQL';
   return withEmulator(async (emulator) => {
     // The ceiling is measured before and after the sweep, on the same emulator; the better of the two
     // counts (the machine's load moves in minutes, and the ratio must not flatter the sweep).
-    const measureCeiling = async () => {
+    const measureCeiling = async (client: 'raw' | 'node' = 'raw') => {
       const c = await measureRefreshCeiling({
         url: emulator.url,
         control: emulator.control,
         grants: Math.min(20_000, Math.max(5_000, grants)),
         serverCpuSeconds: emulator.cpuSeconds,
+        client,
       });
+      if (client === 'node') {
+        log(`  ${store}: a process only sending the refresh requests over node:http: ${formatNumber(Math.round(c.rate))} refreshes/s (${formatNumber(Math.round(c.clientCpuUsPerRefresh))} µs client CPU each) [load ${loadNow()}]`);
+        return c;
+      }
       if (!c.exact) failures.push(`emulator ceiling run on ${store}: counters not exact`);
       log(`  ${store}: emulator ceiling ${formatNumber(Math.round(c.rate))} refreshes/s (server ${formatNumber(Math.round(c.serverCpuUsPerRefresh ?? Number.NaN))} µs CPU each) [load ${loadNow()}]`);
       return c;
     };
     const before = await measureCeiling();
+    const httpOnly = await measureCeiling('node');
     const temp = await tempStore(kind, { sqliteDir: config.sqliteDir, postgresUrl: config.postgresUrl, keys: config.keys });
     try {
       const report = await runSweep({
         emulator,
         store: temp.spec,
         grants,
-        concurrencies,
+        levels,
         dir: runDir,
         ...(flags['token-requests'] === 'fetch' && { vault: { tokenRequestsViaFetch: true } }),
         onLevel: (l) =>
           log(
-            `  ${store}, ${formatNumber(grants)} grants, concurrency ${l.concurrency}: ${formatNumber(Math.round(l.rate))} grants/s = ${pct(l.rate / before.rate)} of the ceiling before it; ` +
-              `${formatNumber(Math.round(l.cpuUsPerGrant))} µs CPU/grant (GC ${(l.gcShare * 100).toFixed(0)}%); peak RSS ${l.peakRssMb.toFixed(0)} MB; ${l.refreshRequests} requests (max ${l.maxPerGrant}/grant) [load ${l.load.toFixed(1)}]`,
+            `  ${store}, ${formatNumber(grants)} grants, ${levelName(l)}: ${formatNumber(Math.round(l.rate))} grants/s = ${pct(l.rate / before.rate)} of the ceiling before it; ` +
+              `${formatNumber(Math.round(l.cpuUsPerGrant))} µs CPU/grant (GC ${(l.gcShare * 100).toFixed(0)}%); ` +
+              (l.processes > 1 ? `${formatNumber(l.refreshingElsewhere)} left to another process; ` : '') +
+              `peak RSS ${l.peakRssMb.toFixed(0)} MB; ${l.refreshRequests} requests (max ${l.maxPerGrant}/grant) [load ${l.load.toFixed(1)}]`,
           ),
       });
       for (const level of report.levels) failures.push(...sweepProblems(store, grants, level));
       const after = await measureCeiling();
-      return { store, kind, ceiling: after.rate > before.rate ? after : before, report };
+      return { store, kind, ceiling: after.rate > before.rate ? after : before, httpOnly, report };
     } finally {
       await temp.dispose();
     }
@@ -295,15 +319,17 @@ function best(run: SweepRun): SweepLevel {
 
 function sweepTable(runs: readonly SweepRun[]): string {
   return table(
-    ['store', 'grants', 'concurrency', 'grants/s', '% of emulator ceiling', 'ceiling /s', 'sweeper CPU µs/grant', 'of which GC', 'emulator CPU µs/refresh (ceiling run)', 'CPU ratio', 'requests/grant (max)', 'invalid_grant', 'peak RSS MB', 'load'],
+    ['store', 'grants', 'processes', 'concurrency (each)', 'grants/s', '% of emulator ceiling', 'ceiling /s', '% of node:http-only client', 'sweeper CPU µs/grant', 'of which GC', 'emulator CPU µs/refresh (ceiling run)', 'CPU ratio', 'requests/grant (max)', 'invalid_grant', 'peak RSS MB', 'load'],
     runs.flatMap((run) =>
       run.report.levels.map((l) => [
         run.store,
         run.report.grants,
+        l.processes,
         l.concurrency,
         Math.round(l.rate),
         pct(l.rate / run.ceiling.rate),
         Math.round(run.ceiling.rate),
+        pct(l.rate / run.httpOnly.rate),
         Math.round(l.cpuUsPerGrant),
         pct(l.gcShare),
         Math.round(run.ceiling.serverCpuUsPerRefresh ?? Number.NaN),
@@ -318,10 +344,10 @@ function sweepTable(runs: readonly SweepRun[]): string {
 }
 
 async function sweepSection(runDir: string): Promise<void> {
-  log(`\n## 2. Sweep: ${formatNumber(config.sweepGrants)} grants due; refreshDue at concurrency ${config.sweepConcurrency.join(', ')}`);
+  log(`\n## 2. Sweep: ${formatNumber(config.sweepGrants)} grants due; refreshDue at ${sweepLevels.map(levelName).join(', ')}`);
   const kinds: StoreKind[] = config.postgresUrl ? ['sqlite', 'postgres'] : ['sqlite'];
   for (const kind of kinds) {
-    const run = await sweepOnce(kind, config.sweepGrants, config.sweepConcurrency, runDir);
+    const run = await sweepOnce(kind, config.sweepGrants, sweepLevels, runDir);
     sweeps.push(run);
     const top = best(run);
     const share = top.rate / run.ceiling.rate;
@@ -329,8 +355,8 @@ async function sweepSection(runDir: string): Promise<void> {
       section: '2. sweep',
       subject: `${run.store} · ${formatNumber(config.sweepGrants)} grants`,
       result:
-        `best at concurrency ${top.concurrency}: ${formatNumber(Math.round(top.rate))} grants/s = ${pct(share)} of the emulator's ${formatNumber(Math.round(run.ceiling.rate))}/s ` +
-        `(${run.report.levels.map((l) => `${l.concurrency}: ${pct(l.rate / run.ceiling.rate)}`).join(', ')}); peak RSS ${Math.max(...run.report.levels.map((l) => l.peakRssMb)).toFixed(0)} MB; ` +
+        `best at ${levelName(top)}: ${formatNumber(Math.round(top.rate))} grants/s = ${pct(share)} of the emulator's ${formatNumber(Math.round(run.ceiling.rate))}/s ` +
+        `(${run.report.levels.map((l) => `${levelShort(l)}: ${pct(l.rate / run.ceiling.rate)}`).join(', ')}); ${pct(top.rate / run.httpOnly.rate)} of a node:http-only client's ${formatNumber(Math.round(run.httpOnly.rate))}/s; peak RSS ${Math.max(...run.report.levels.map((l) => l.peakRssMb)).toFixed(0)} MB; ` +
         `${(top.refreshRequests / run.report.grants).toFixed(3)} requests/grant`,
       target: '≥ 80% of ceiling at the best concurrency',
       verdict: share >= 0.8 ? 'PASS' : 'FAIL',
@@ -456,7 +482,7 @@ async function scaleSection(runDir: string): Promise<void> {
   for (const big of [...sweeps]) {
     const top = best(big);
     const grants = Math.max(1, Math.round(config.sweepGrants / k));
-    const run = await sweepOnce(big.kind, grants, [top.concurrency], runDir);
+    const run = await sweepOnce(big.kind, grants, [{ concurrency: top.concurrency, processes: top.processes }], runDir);
     const small = run.report.levels[0]!;
     const level = top;
     // Cost per grant: the sweeper's CPU per grant (wall time depends on the machine's load; CPU less so).
@@ -467,7 +493,7 @@ async function scaleSection(runDir: string): Promise<void> {
       section: '5. scaling',
       subject: `sweep ×${k} · ${big.store} · ${formatNumber(grants)} → ${formatNumber(big.report.grants)} grants`,
       result:
-        `${formatNumber(Math.round(level.rate))} grants/s at concurrency ${level.concurrency} (${pct(level.rate / big.ceiling.rate)} of ceiling); CPU per grant ${cpuRatio.toFixed(2)}×, ` +
+        `${formatNumber(Math.round(level.rate))} grants/s at ${levelName(level)} (${pct(level.rate / big.ceiling.rate)} of ceiling); CPU per grant ${cpuRatio.toFixed(2)}×, ` +
         `time per grant ${wallRatio.toFixed(2)}×, peak RSS ${level.peakRssMb.toFixed(0)} MB = ${rssRatio.toFixed(2)}× the ${formatNumber(grants)}-grant run`,
       target: `cost per grant and RSS flat (≤ ${FLAT}×)`,
       verdict: cpuRatio <= FLAT && rssRatio <= FLAT ? 'PASS' : 'FAIL',
@@ -552,8 +578,8 @@ function renderDocs(): string {
     'npm run bench -- --quick      # CI smoke test: small sizes, ~1 minute, exit 1 on a duplicate refresh, invalid_grant, reuse or failed caller',
     '```',
     '',
-    `Sizes of this run: storm G=${formatNumber(config.stormGrants)}, C=${config.stormCallers}, W=${config.stormProcesses}; sweep ${formatNumber(config.sweepGrants)} grants at concurrency ${config.sweepConcurrency.join(', ')}; scaling ×${config.scale}.`,
-    'Flags: `--storm-grants --storm-callers --storm-processes --sweep-grants --sweep-concurrency --scale --only --no-competitors --sqlite-dir --postgres --encryption --token-requests --write-docs`.',
+    `Sizes of this run: storm G=${formatNumber(config.stormGrants)}, C=${config.stormCallers}, W=${config.stormProcesses}; sweep ${formatNumber(config.sweepGrants)} grants at ${sweepLevels.map(levelName).join(', ')}; scaling ×${config.scale}.`,
+    'Flags: `--storm-grants --storm-callers --storm-processes --sweep-grants --sweep-concurrency --sweep-processes --scale --only --no-competitors --sqlite-dir --postgres --encryption --token-requests --write-docs`.',
     'PostgreSQL is used when `--postgres`, `TOKENVAULT_BENCH_POSTGRES_URL` or `TOKENVAULT_TEST_POSTGRES_URL` names a database (each run uses a fresh schema and drops it).',
     '',
     '## Summary',
@@ -569,12 +595,34 @@ function renderDocs(): string {
     '## How each figure is made',
     '',
     '- **Storm.** The mixi emulator (a child process, rotating refresh tokens, reuse detection revoking the grant) mints G grants; their tokens are seeded into the store, then the emulator\'s virtual clock moves past every expiry. W worker processes (`scripts/bench/lib/vault-worker.ts`, the same program the cross-process tests run) wait for one "go" line and start C concurrent callers per grant (`getAccessToken`). Refresh requests, `invalid_grant` and reuse detections are the emulator\'s counters; wall time runs from the go to the last caller\'s answer in any process; a grant is lost when the emulator revoked it or no process ended with a token its API accepts. Competitors run the same storm on a fresh emulator, each process with its own token storage, as their READMEs show (see `scripts/bench/lib/contenders/`).',
-    '- **Sweep.** G grants seeded and expired at once; `vault.refreshDue({ concurrency })` runs in a worker process (its RSS is its own); between levels the clock moves past every expiry again. The ceiling is the same emulator refreshing from 32 minimal keep-alive connections before the sweep.',
+    '- **Sweep.** G grants seeded and expired at once; `vault.refreshDue({ concurrency })` runs in a worker process (its RSS is its own), or in several at once over the same grants (they share the work through the leases); between levels the clock moves past every expiry again. The ceiling is the same emulator refreshing from 32 minimal keep-alive connections (raw sockets, so the client costs next to nothing), before and after the sweep, the better of the two counting. The node:http-only client is the same loop over `node:http` keep-alive connections, the transport the vault uses for token requests: the most one process that does nothing else gets out of that transport on this machine.',
     '- **Hot path.** `getAccessToken` on fresh tokens over 10,000 grants, interleaved rounds with the baseline (`lib/hot-path.ts`).',
     '- **Executor.** `vault.fetch` and plain `fetch` against one loopback server, alternating blocks (`lib/executor-overhead.ts`).',
     '- **Scaling.** The storm again at G×scale; the sweep again at its size ÷ scale, at the best concurrency of section 2 (section 2 already sweeps 100,000 grants; a million would take most of an hour for the same ratio). Cost per grant and peak RSS of the larger run against the smaller.',
     '',
   ].join('\n');
+}
+
+/**
+ * What 80% of the ceiling leaves the engine per grant on this machine: all cores' CPU at that rate, less
+ * the emulator's share and the bare node:http exchange (both measured in this run).
+ */
+function budgetSentence(run: SweepRun, single: SweepLevel): string {
+  const cores = availableParallelism();
+  const rate = 0.8 * run.ceiling.rate;
+  const server = run.ceiling.serverCpuUsPerRefresh;
+  if (server === undefined) return '';
+  const total = (cores * 1e6) / rate;
+  const http = run.httpOnly.clientCpuUsPerRefresh;
+  const budget = total - server - http;
+  const engine = single.cpuUsPerGrant - http;
+  return (
+    `At 80% of the ceiling (${formatNumber(Math.round(rate))} grants/s) this machine's ${cores} cores have ${formatNumber(Math.round(total))} µs of CPU per grant in all; ` +
+    `the emulator takes ${formatNumber(Math.round(server))} and the bare HTTP exchange ${formatNumber(Math.round(http))}, which leaves ` +
+    (budget > 0 ? `${formatNumber(Math.round(budget))} µs` : 'nothing') +
+    ` for everything else a sweep does per grant (store read, two durable writes, encryption, transitions), even with every core busy; the engine spent ${formatNumber(Math.round(engine))} µs on those here` +
+    (budget <= 0 ? ', and no engine on this transport could reach the target on this machine.' : budget < engine ? `, ${(engine / budget).toFixed(1)}× that budget.` : '.')
+  );
 }
 
 /** Plain sentences about this run's results: what met its target, what did not, and why. */
@@ -629,14 +677,19 @@ function reading(): string[] {
   for (const run of sweeps) {
     const top = best(run);
     const share = top.rate / run.ceiling.rate;
+    const single = run.report.levels.filter((l) => l.processes === 1).reduce((a, b) => (b.rate > a.rate ? b : a), top);
+    const multi = run.report.levels.filter((l) => l.processes > 1);
     lines.push(
       `- **Sweep, ${run.store}: ${pct(share)} of the emulator's ceiling at best (target 80%)${share >= 0.8 ? '' : ': missed'}.** ` +
-        `The sweeping process spent ${formatNumber(Math.round(top.cpuUsPerGrant))} µs of CPU per grant against the emulator's ${formatNumber(Math.round(run.ceiling.serverCpuUsPerRefresh ?? Number.NaN))} µs per refresh (the load-independent "CPU ratio" column: ${pct((run.ceiling.serverCpuUsPerRefresh ?? Number.NaN) / top.cpuUsPerGrant)}), so one sweeping process on one core cannot keep the emulator busy: ` +
-        'each grant costs a read, two durable compare-and-set writes (lease, then tokens), two machine transitions, encryption of the new tokens, and a `fetch` to the token endpoint. ' +
-        (executor === undefined
-          ? "(Node 20's fetch alone costs several hundred µs of CPU per request on this machine.) "
-          : `Plain \`fetch\` alone took ${formatNumber(Math.round(executor.plain.cpuUsPerCall))} µs of client CPU per request in this run (section 4): a process that did nothing but send the refresh requests would reach ${formatNumber(Math.round(1e6 / executor.plain.cpuUsPerCall))} per second, ${pct(1e6 / executor.plain.cpuUsPerCall / run.ceiling.rate)} of this ceiling, so the 80% target is out of reach of any one Node.js process calling fetch on these two cores, whatever the engine does. `) +
-        'Concurrency helps only while the store or the network is the wait; raising it past that adds nothing. More sweeping processes on more cores (the leases make that safe) would scale it.',
+        `One sweeping process reached ${formatNumber(Math.round(single.rate))} grants/s at concurrency ${single.concurrency}, spending ${formatNumber(Math.round(single.cpuUsPerGrant))} µs of CPU per grant against the emulator's ${formatNumber(Math.round(run.ceiling.serverCpuUsPerRefresh ?? Number.NaN))} µs per refresh. ` +
+        'Each grant costs a read, two durable compare-and-set writes (lease, then tokens), two machine transitions, encryption of the new tokens, and the token request. ' +
+        `A process that did nothing but send the refresh requests over the same transport (node:http keep-alive) reached ${formatNumber(Math.round(run.httpOnly.rate))}/s in this run, ${pct(run.httpOnly.rate / run.ceiling.rate)} of the ceiling, at ${formatNumber(Math.round(run.httpOnly.clientCpuUsPerRefresh))} µs of client CPU per request: ` +
+        `one sweeping process got ${pct(single.rate / run.httpOnly.rate)} of that bound. ` +
+        (multi.length > 0
+          ? `${multi.map((l) => `${l.processes} processes sweeping the same grants at once reached ${formatNumber(Math.round(l.rate))} grants/s (${pct(l.rate / run.ceiling.rate)} of the ceiling; ${formatNumber(l.refreshingElsewhere)} grants were found in the other's hands and left to it)`).join('; ')}, each grant still refreshed exactly once. `
+          : '') +
+        budgetSentence(run, single) +
+        ' The figure that carries to a larger machine is CPU per grant: more sweeping processes on more cores add throughput (the leases make that safe).',
     );
   }
   if (hot.length > 0) {

@@ -33,6 +33,8 @@ export interface CeilingReport {
   readonly rate: number;
   /** Server CPU per refresh, µs, when known: the figure that does not depend on the machine's load. */
   readonly serverCpuUsPerRefresh: number | undefined;
+  /** This (client) process's CPU per refresh, µs. */
+  readonly clientCpuUsPerRefresh: number;
   readonly mintSeconds: number;
   readonly p50Ms: number;
   readonly p90Ms: number;
@@ -95,6 +97,7 @@ export async function measureRefreshCeiling(options: CeilingOptions): Promise<Ce
     }
   };
   const cpuBefore = options.serverCpuSeconds?.();
+  const clientCpu = process.cpuUsage();
   const started = performance.now();
   try {
     await Promise.all(Array.from({ length: concurrency }, worker));
@@ -103,6 +106,7 @@ export async function measureRefreshCeiling(options: CeilingOptions): Promise<Ce
     agent.destroy();
   }
   const seconds = (performance.now() - started) / 1000;
+  const clientUsed = process.cpuUsage(clientCpu);
   const cpuAfter = options.serverCpuSeconds?.();
   const serverCpu = cpuBefore === undefined || cpuAfter === undefined ? undefined : cpuAfter - cpuBefore;
   const counters = await control.counters();
@@ -113,6 +117,7 @@ export async function measureRefreshCeiling(options: CeilingOptions): Promise<Ce
     seconds,
     rate: total / seconds,
     serverCpuUsPerRefresh: serverCpu === undefined || serverCpu <= 0 ? undefined : (serverCpu / total) * 1e6,
+    clientCpuUsPerRefresh: (clientUsed.user + clientUsed.system) / total,
     mintSeconds,
     p50Ms: at(50),
     p90Ms: at(90),

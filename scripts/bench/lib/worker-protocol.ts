@@ -107,6 +107,7 @@ export interface SweepResult {
     readonly seen: number;
     readonly refreshed: number;
     readonly alreadyFresh: number;
+    readonly refreshingElsewhere: number;
     readonly reauthRequired: number;
     readonly clientRejected: number;
     readonly failed: number;
