@@ -785,6 +785,7 @@ export class Vault {
       const flight = joined ?? this.#startFlight(grantId, need);
       const record = await abortable(flight, signal);
       const outcome: RefreshOutcome = this.#refreshed.has(record) ? 'refreshed' : this.#failed.has(record) ? 'failed' : 'fresh';
+      // A sweep's flight hands back a grant still in another process's hands only when it left it to them.
       if (need.leaveToOthers && outcome === 'fresh' && record.state === 'refreshing') return { record, outcome: 'elsewhere' };
       const now = this.#o.clock.now();
       if (meets(record, need, now, this.#o.refreshSkewMs)) return { record, outcome };
@@ -909,7 +910,9 @@ export class Vault {
           // While another process refreshes, a token that stays valid for a while yet is good to hand
           // out (it is the newest persisted one); only a caller who needs a newer one waits.
           if (!forced && usableWithMargin(record, need, now, this.#o.refreshSkewMs / 2)) return record;
-          if (need.leaveToOthers) return record; // a sweep: the lease holder is on it
+          // A sweep leaves the grant to a lease holder within its deadline; past it (the owner is late or
+          // gone), it waits out the clock tolerance like everyone else and then takes over.
+          if (need.leaveToOthers && lease !== null && now < lease.until) return record;
           turn.giveBack(); // waiting for another process is not refreshing: let ours go meanwhile
           await this.#waitWhileRefreshing(record);
           forced = false; // whoever held the lease has refreshed (or given up) meanwhile

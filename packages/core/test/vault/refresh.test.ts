@@ -418,6 +418,21 @@ describe('refresh', () => {
     expect((await store.get('b'))?.lease?.owner).toBe('elsewhere');
   });
 
+  it('refreshDue does not leave a grant to an owner past its lease deadline: it waits out the clock tolerance and takes over', async () => {
+    w = await startVaultWorld();
+    const seeded = await Promise.all(['a', 'b'].map((id) => w.seedGrant(id)));
+    w.emulator.clock.advance(FIFTEEN_MINUTES + 1_000);
+    // 'b''s owner missed its deadline a second ago; the default 5 s clock tolerance has not run out yet.
+    const b = (await w.store.get('b'))!;
+    const { applyGrantEvent } = await import('../../src/index');
+    await w.store.compareAndSet(applyGrantEvent(b, { type: 'refresh.start', now: w.clock.now() - 2_000, owner: 'late', leaseUntil: w.clock.now() - 1_000 })!, b.version);
+    const sweeping = w.vault.refreshDue({ withinMs: 120_000 });
+    setTimeout(() => w.emulator.clock.advance(10_000), 50); // time passes while the sweep waits
+    const summary = await sweeping;
+    expect(summary).toMatchObject({ seen: 2, refreshed: 2, refreshingElsewhere: 0, failed: 0 });
+    for (const s of seeded) expect(refreshesOf(s.emulatorGrantId)).toBe(1);
+  });
+
   it('two processes sweeping the same grants at once refresh each exactly once between them', async () => {
     w = await startVaultWorld();
     const ids = Array.from({ length: 40 }, (_, i) => `g${i}`);
