@@ -32,6 +32,7 @@ import {
 import { classifyDriverError, DriverError, isStateHashConflict, toStoreError } from './driver-errors';
 import { migrateOrThrowDriverError } from './migrations';
 import { PostgresCasGroups } from './postgres-cas-groups';
+import { PostgresReadBatches } from './postgres-read-batches';
 import { SqliteFastPath } from './sqlite-fast-path';
 import { CAS_COLUMNS, casParameters, CLIENT_COLUMNS, clientToRow, GRANT_COLUMNS, grantToRow, readInteger, readRowKey, rowToClient, rowToGrant, ScopeCache, type GrantRow } from './row-mapping';
 import type { SecretCodec } from './secret-codec';
@@ -135,6 +136,8 @@ export class KyselyGrantStore implements GrantStore {
   #fast: SqliteFastPath | undefined;
   /** PostgreSQL: compare-and-sets of one turn written by one statement (group commit). */
   readonly #pgGroups: PostgresCasGroups | undefined;
+  /** PostgreSQL: reads of one turn answered by one statement. */
+  readonly #pgReads: PostgresReadBatches | undefined;
   #casQuery: CompiledQuery | undefined;
   readonly #scopes = new ScopeCache();
   /** Stored forms of recently read or written secrets (see {@link SecretMemo}); none without a codec. */
@@ -171,6 +174,7 @@ export class KyselyGrantStore implements GrantStore {
     };
     const grantsTable = options.schema === undefined ? `"${this.#names.grants}"` : `"${options.schema}"."${this.#names.grants}"`;
     this.#pgGroups = dialect === 'postgres' ? new PostgresCasGroups(options.db, grantsTable, this.#retry.classify) : undefined;
+    this.#pgReads = dialect === 'postgres' ? new PostgresReadBatches(options.db, grantsTable) : undefined;
   }
 
   /**
@@ -276,7 +280,10 @@ export class KyselyGrantStore implements GrantStore {
   }
 
   async #readGrant(grantId: string): Promise<GrantRecord | undefined> {
-    const row = await this.#reading('get', () => this.#selectGrants().where('grant_id', '=', grantId).executeTakeFirst());
+    const batches = this.#pgReads;
+    const row = await this.#reading('get', () =>
+      batches !== undefined ? batches.get(grantId) : this.#selectGrants().where('grant_id', '=', grantId).executeTakeFirst(),
+    );
     return row === undefined ? undefined : rowToGrant(row, this.#codec, this.#scopes, this.#memo);
   }
 
@@ -516,7 +523,7 @@ export class KyselyGrantStore implements GrantStore {
     await this.#opening?.catch(() => undefined);
     // Writes already asked for are committed (or fail) before the handle or the pool goes.
     this.#fast?.flush();
-    await this.#pgGroups?.drain();
+    await Promise.all([this.#pgGroups?.drain(), this.#pgReads?.drain()]);
     this.#fast = undefined;
     if (this.#destroyOnClose) {
       try {

@@ -181,6 +181,57 @@ describePostgres('postgresStore', () => {
       await expect(store.compareAndSet(nextGrantRecord(nextGrantRecord(records[0]!)), 2)).rejects.toMatchObject({ code: 'store_error' });
     });
 
+    it('reads the grants asked for in one turn with one statement, each caller getting its own', async () => {
+      const { store, records, counted } = await countingStore();
+      counted.statements = 0;
+      const ids = [...records.map((r) => r.grantId), 'no-such-grant', records[3]!.grantId];
+      const read = await Promise.all(ids.map((id) => store.get(id)));
+      expect(counted.statements).toBe(1);
+      expect(read.slice(0, 16).map((r) => r && toPlainGrant(r))).toEqual(records.map(toPlainGrant));
+      expect(read[16]).toBeUndefined();
+      expect(read[17] && toPlainGrant(read[17])).toEqual(toPlainGrant(records[3]!));
+      // Alone, a read is one statement too, and sees the latest write.
+      await store.compareAndSet(nextGrantRecord(records[0]!, { tokenType: 'later' }), 1);
+      expect((await store.get(records[0]!.grantId))?.tokenType).toBe('later');
+    });
+
+    it('fails a batched read whose answer is lost, and each caller’s retry reads again', async () => {
+      class LoseFirstBatchedRead implements KyselyPlugin {
+        lost = 0;
+        transformQuery(args: PluginTransformQueryArgs): RootOperationNode {
+          return args.node;
+        }
+        async transformResult(args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
+          if (this.lost === 0 && args.result.rows.length > 1) {
+            this.lost++;
+            throw Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' });
+          }
+          return args.result;
+        }
+      }
+      const plugin = new LoseFirstBatchedRead();
+      const { store, records, counted } = await countingStore([plugin]);
+      plugin.lost = 0;
+      counted.statements = 0;
+      const read = await Promise.all(records.slice(0, 4).map((r) => store.get(r.grantId)));
+      expect(plugin.lost).toBe(1);
+      expect(counted.statements).toBeGreaterThanOrEqual(2);
+      expect(read.map((r) => r && toPlainGrant(r))).toEqual(records.slice(0, 4).map(toPlainGrant));
+    });
+
+    it('answers the reads asked for before close(), even when close() ends the pool', async () => {
+      const { store: counting, schema, records } = await countingStore();
+      await counting.ready();
+      // The same tables through a store that ends its Kysely instance (and pool) on close.
+      const db = new Kysely<any>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: POSTGRES_URL, max: 2 }) }) });
+      cleanups.push(() => db.destroy());
+      const store = kyselyStore({ db, dialect: 'postgres', schema, destroyOnClose: true });
+      await store.ready();
+      const reads = records.map((r) => store.get(r.grantId));
+      await store.close();
+      expect((await Promise.all(reads)).map((r) => r?.grantId)).toEqual(records.map((r) => r.grantId));
+    });
+
     it('names the types of the migrated table: INT64_GRANT_COLUMNS are its bigint columns', async () => {
       const { schema } = await countingStore();
       const bigints = await withClient(
