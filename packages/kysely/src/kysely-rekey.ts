@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import type BetterSqlite3 from 'better-sqlite3';
 import { CompiledQuery, type Kysely } from 'kysely';
 import { formatSecretLocation, InvalidArgumentError, type RekeyWorkers, type SecretCodec, type SecretLocation } from '@tokenvault/core';
+import { guardedUpdateQuery } from './guarded-update';
 import { type RetryContext, withStoreRetry } from './store-retry';
 import type { TableNames, StoreDialect } from './table-names';
 
@@ -340,27 +341,20 @@ function plan(row: Row, spec: TableSpec, codec: SecretCodec): Plan {
  * made (`assertSqlIdentifier`). SQLite's RETURNING sees only the updated table, and only unqualified.
  */
 async function writeGuarded(target: RekeyTarget, spec: TableSpec, rewrites: readonly Rewrite[]): Promise<Set<string>> {
-  const postgres = target.dialect === 'postgres';
-  const width = 2 + spec.secrets.length;
-  let n = 0;
-  const param = () => (postgres ? `$${++n}` : '?');
-  const tuples: string[] = [];
-  const parameters: unknown[] = [];
-  for (const r of rewrites) {
-    const placeholders = [param(), spec.guardIsInteger && postgres ? `cast(${param()} as bigint)` : param()];
-    for (let i = 2; i < width; i++) placeholders.push(param());
-    tuples.push(`(${placeholders.join(', ')})`);
-    parameters.push(r.key, spec.guardIsInteger && postgres ? String(r.guard) : r.guard, ...r.values);
-  }
   const q = (name: string) => `"${name}"`;
-  const table = target.schema === undefined ? q(spec.name) : `${q(target.schema)}.${q(spec.name)}`;
-  const vColumns = ['k', 'g', ...spec.secrets.map((_, i) => `s${i}`)];
-  const text =
-    `with v(${vColumns.join(', ')}) as (values ${tuples.join(', ')}) ` +
-    `update ${table} as t set ${spec.secrets.map((c, i) => `${q(c)} = v.s${i}`).join(', ')} from v ` +
-    `where t.${q(spec.key)} = v.k and t.${q(spec.guard)} = v.g ` +
-    `returning ${postgres ? `t.${q(spec.key)}` : q(spec.key)} as k`;
-  const result = await target.db.executeQuery<Row>(CompiledQuery.raw(text, parameters));
+  const query = guardedUpdateQuery(
+    {
+      dialect: target.dialect,
+      table: target.schema === undefined ? q(spec.name) : `${q(target.schema)}.${q(spec.name)}`,
+      key: spec.key,
+      guard: spec.guard,
+      columns: spec.secrets,
+      types: { key: 'text', guard: spec.guardIsInteger ? 'bigint' : 'text', columns: spec.secrets.map(() => 'text') },
+    },
+    // A bigint guard goes to pg as its decimal text (pg has no binding for a JS bigint).
+    rewrites.map((r) => ({ key: r.key, guard: spec.guardIsInteger && target.dialect === 'postgres' ? String(r.guard) : r.guard, values: r.values })),
+  );
+  const result = await target.db.executeQuery(query);
   return new Set(result.rows.map((r) => String(r.k)));
 }
 

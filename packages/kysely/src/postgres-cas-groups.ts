@@ -1,6 +1,7 @@
-import { CompiledQuery, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { DriverFailure } from './driver-errors';
 import { CasGroups, type QueuedCas } from './group-commit';
+import { type GuardedUpdate, guardedUpdateQuery } from './guarded-update';
 import { CAS_COLUMNS, INT64_GRANT_COLUMNS } from './row-mapping';
 
 /** Rows per statement: 23 parameters each, well under PostgreSQL's 65,535. */
@@ -10,8 +11,9 @@ const MAX_ROWS = 500;
  * Group commit on PostgreSQL ({@link CasGroups}): the compare-and-sets asked for during one turn of
  * the event loop become one statement, one round trip and one commit,
  *
- *   UPDATE grants AS t SET <every column> = v.<column> FROM (VALUES ($1::text, $2::bigint, …), …)
- *   AS v(k, g, <columns>) WHERE t.grant_id = v.k AND t.version = v.g RETURNING t.grant_id
+ *   WITH v(k, g, <columns>) AS (VALUES ($1::text, $2::bigint, …), …)
+ *   UPDATE grants AS t SET <every column> = v.<column> FROM v WHERE t.grant_id = v.k AND t.version = v.g
+ *   RETURNING t.grant_id                                        (see {@link guardedUpdateQuery})
  *
  * each row guarded by its own expected version, exactly as the single statement guards it (under READ
  * COMMITTED a row another writer changed meanwhile is re-checked and matches nothing). A grant asked
@@ -25,9 +27,7 @@ const MAX_ROWS = 500;
 export class PostgresCasGroups {
   readonly #db: Kysely<any>;
   readonly #classify: (e: unknown) => DriverFailure;
-  readonly #head: string;
-  readonly #tail: string;
-  readonly #casts: readonly string[];
+  readonly #spec: GuardedUpdate;
   readonly #groups = new CasGroups((queued) => this.#commit(queued));
   readonly #inFlight = new Set<Promise<void>>();
 
@@ -35,10 +35,14 @@ export class PostgresCasGroups {
   constructor(db: Kysely<any>, table: string, classify: (e: unknown) => DriverFailure) {
     this.#db = db;
     this.#classify = classify;
-    const q = (name: string) => `"${name}"`;
-    this.#head = `update ${table} as t set ${CAS_COLUMNS.map((c) => `${q(c)} = v.${q(c)}`).join(', ')} from (values `;
-    this.#tail = `) as v(k, g, ${CAS_COLUMNS.map(q).join(', ')}) where t."grant_id" = v.k and t."version" = v.g returning t."grant_id" as k`;
-    this.#casts = ['text', 'bigint', ...CAS_COLUMNS.map((c) => (INT64_GRANT_COLUMNS.has(c) ? 'bigint' : 'text'))];
+    this.#spec = {
+      dialect: 'postgres',
+      table,
+      key: 'grant_id',
+      guard: 'version',
+      columns: CAS_COLUMNS,
+      types: { key: 'text', guard: 'bigint', columns: CAS_COLUMNS.map((c) => (INT64_GRANT_COLUMNS.has(c) ? 'bigint' : 'text')) },
+    };
   }
 
   /** Queues a compare-and-set for this turn's statement; `alone` runs it by itself. */
@@ -96,18 +100,10 @@ export class PostgresCasGroups {
   }
 
   async #writeTogether(round: readonly QueuedCas[]): Promise<Set<string>> {
-    const casts = this.#casts;
-    const parameters: unknown[] = [];
-    const tuples: string[] = [];
-    for (const { parameters: p } of round) {
-      // casParameters order is (new values…, key, expected version); a VALUES row leads with the two.
-      const values = p.length - 2;
-      parameters.push(p[values], p[values + 1]);
-      for (let i = 0; i < values; i++) parameters.push(p[i]);
-      const first = parameters.length - p.length;
-      tuples.push(`(${casts.map((cast, i) => `$${first + i + 1}::${cast}`).join(', ')})`);
-    }
-    const result = await this.#db.executeQuery<{ k: string }>(CompiledQuery.raw(`${this.#head}${tuples.join(', ')}${this.#tail}`, parameters));
-    return new Set(result.rows.map((r) => r.k));
+    // casParameters order is (new values…, key, expected version).
+    const rows = round.map(({ parameters: p }) => ({ key: p[p.length - 2], guard: p[p.length - 1], values: p.slice(0, p.length - 2) }));
+    const result = await this.#db.executeQuery(guardedUpdateQuery(this.#spec, rows));
+    return new Set(result.rows.map((r) => String(r.k)));
   }
+
 }
