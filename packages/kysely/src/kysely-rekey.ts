@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import type BetterSqlite3 from 'better-sqlite3';
-import { CompiledQuery, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import { formatSecretLocation, InvalidArgumentError, type RekeyWorkers, type SecretCodec, type SecretLocation } from '@tokenvault/core';
 import { guardedUpdateQuery } from './guarded-update';
 import { type RetryContext, withStoreRetry } from './store-retry';

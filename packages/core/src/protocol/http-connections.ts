@@ -31,7 +31,8 @@ export interface HttpConnectionsOptions {
 /**
  * Keep-alive connections for token-endpoint requests sent without a `fetch` (see `sendRequest`), over
  * Node's own `http` and `https` modules. On Node 20 that costs about a quarter of the CPU per request that
- * `fetch` does (see docs/benchmarks.md), which is what bounds a large `refreshDue` sweep.
+ * `fetch` does, and a large `refreshDue` sweep is bound by CPU per grant: `npm run bench -- --only sweep
+ * --token-requests fetch` against the same command without the flag shows the difference.
  *
  * Idle sockets do not keep the process alive. `close()` ends every socket, idle or busy; the vault calls
  * it from its own `close()`, after its requests have finished.

@@ -1,4 +1,4 @@
-import { InvalidArgumentError, InvalidResponseError, ProviderUnavailableError, TokenVaultError } from '../errors/errors';
+import { InvalidArgumentError, ProviderUnavailableError, TokenVaultError } from '../errors/errors';
 import { decodeBody, HttpConnections, tooLarge } from './http-connections';
 import type { FetchLike, HttpRequest, HttpResponse } from './types';
 

@@ -143,7 +143,7 @@ export interface RefreshDueSummary {
   /** Already fresh when reached (another process got there first). */
   readonly alreadyFresh: number;
   /**
-   * Being refreshed by another process when reached (its lease live), and left to it: sweeps running in
+   * Being refreshed by another process when reached (within its lease), and left to it: sweeps running in
    * several processes at once share the work instead of waiting on each other.
    */
   readonly refreshingElsewhere: number;
@@ -1404,7 +1404,6 @@ function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Pro
   });
 }
 
-/** Runs `work` over `items`, at most `concurrency` at a time. */
 /**
  * Runs `work` over the items of every page `nextPage` gives (undefined: no more), `concurrency` at a
  * time, without a pause between pages: the next page is read while the last `concurrency` items of the
