@@ -674,7 +674,9 @@ export class Vault {
           }
           cursor = page.cursor;
           last = cursor === undefined;
-          if (page.items.length > 0) return page.items;
+          // Each page is walked from a random place, round to where it began: sweeps in several
+          // processes that read the same page at once start apart instead of racing for the same grants.
+          if (page.items.length > 0) return rotate(page.items, Math.floor(unitInterval(this.#o.random(4)) * page.items.length));
         }
         return undefined;
       };
@@ -1353,7 +1355,12 @@ function usableWithMargin(record: GrantRecord, need: Freshness, now: number, mar
   return record.accessTokenExpiresAt === null || record.accessTokenExpiresAt > now + marginMs;
 }
 
-/** A number in [0, 1) from four random bytes (the vault's `random` source, for backoff jitter). */
+/** `items` from index `start` on, then the ones before it. */
+function rotate<T>(items: readonly T[], start: number): readonly T[] {
+  return start <= 0 || start >= items.length ? items : [...items.slice(start), ...items.slice(0, start)];
+}
+
+/** A number in [0, 1) from four random bytes (the vault's `random` source: backoff jitter, sweep order). */
 function unitInterval(bytes: Uint8Array): number {
   return ((bytes[0] ?? 0) * 2 ** 24 + (bytes[1] ?? 0) * 2 ** 16 + (bytes[2] ?? 0) * 2 ** 8 + (bytes[3] ?? 0)) / 2 ** 32;
 }

@@ -433,6 +433,31 @@ describe('refresh', () => {
     for (const s of seeded) expect(refreshesOf(s.emulatorGrantId)).toBe(1);
   });
 
+  it('refreshDue walks each page from a random place, round to where it began', async () => {
+    const store = memoryStore();
+    const leasedInOrder: string[] = [];
+    const watched = new Proxy(store, {
+      get: (target, key) => {
+        if (key === 'compareAndSet') {
+          return async (next: GrantRecord, expected: number) => {
+            if (next.state === 'refreshing') leasedInOrder.push(next.grantId);
+            return target.compareAndSet(next, expected);
+          };
+        }
+        const value = Reflect.get(target, key) as unknown;
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    }) as GrantStore;
+    // Every random draw is one half: a page of four starts at its third grant.
+    const half = (size: number) => Uint8Array.from({ length: size }, (_, i) => (i === 0 ? 0x80 : 0));
+    w = await startVaultWorld({ store: watched, vault: { random: half } });
+    await Promise.all(['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'].map((id) => w.seedGrant(id)));
+    w.emulator.clock.advance(FIFTEEN_MINUTES - 60_000);
+    const summary = await w.vault.refreshDue({ withinMs: 120_000, concurrency: 1, pageSize: 4 });
+    expect(summary).toMatchObject({ seen: 8, refreshed: 8 });
+    expect(leasedInOrder).toEqual(['c', 'd', 'a', 'b', 'g', 'h', 'e', 'f']);
+  });
+
   it('two processes sweeping the same grants at once refresh each exactly once between them', async () => {
     w = await startVaultWorld();
     const ids = Array.from({ length: 40 }, (_, i) => `g${i}`);
