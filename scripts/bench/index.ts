@@ -623,7 +623,7 @@ function budgetSentence(run: SweepRun, single: SweepLevel): string {
     `the emulator takes ${formatNumber(Math.round(server))} and the bare HTTP exchange ${formatNumber(Math.round(http))}, which leaves ` +
     (budget > 0 ? `${formatNumber(Math.round(budget))} µs` : 'nothing') +
     ` for everything else a sweep does per grant (store read, two durable writes, encryption, transitions), even with every core busy; the engine spent ${formatNumber(Math.round(engine))} µs on those here` +
-    (budget <= 0 ? ', and no engine on this transport could reach the target on this machine.' : budget < engine ? `, ${(engine / budget).toFixed(1)}× that budget.` : '.')
+    (budget <= 0 ? ', and no engine on this transport could reach the target on this machine.' : '.')
   );
 }
 
