@@ -205,16 +205,14 @@ export class Vault {
   /** Records handed back after a failed refresh because their old token is still valid, with the failure. */
   readonly #failed = new WeakMap<GrantRecord, unknown>();
   readonly #emitter: VaultEmitter;
-  /** Connections for token requests (unless they go through a `fetch`), and whether they are ours to close. */
-  readonly #connections: HttpConnections;
-  readonly #ownsConnections: boolean;
+  /** Connections for token requests: the caller's, or our own unless they go through a `fetch`. */
+  readonly #connections: HttpConnections | undefined;
   #closed = false;
 
   constructor(options: VaultOptions) {
     this.#o = resolveVaultOptions(options);
     this.#refreshTurns = new Semaphore(this.#o.maxConcurrentRefreshes);
-    this.#ownsConnections = this.#o.connections === undefined;
-    this.#connections = this.#o.connections ?? new HttpConnections();
+    this.#connections = this.#o.connections ?? (this.#o.tokenFetch === undefined ? new HttpConnections() : undefined);
     if (!Array.isArray(options.clients) || options.clients.length === 0) {
       throw new InvalidArgumentError('vault option "clients" must list at least one client');
     }
@@ -753,7 +751,7 @@ export class Vault {
     if (this.#closed) return;
     this.#closed = true;
     await Promise.allSettled([...this.#inflight.values()]);
-    if (this.#ownsConnections) this.#connections.close();
+    if (this.#connections !== this.#o.connections) this.#connections?.close(); // ours, not the caller's
     await this.#o.store.close();
   }
 
